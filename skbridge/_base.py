@@ -1,0 +1,119 @@
+"""Shared estimator plumbing: devices, seeds, progress, pickling, the training-failure error."""
+
+from __future__ import annotations
+
+import copy
+import sys
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+__all__ = [
+    "resolve_device",
+    "torch_generator",
+    "seed_from",
+    "Progress",
+    "TrainingError",
+    "TorchStateMixin",
+]
+
+
+class TrainingError(ValueError):
+    """Training produced a non-finite loss; the estimator's previous state is untouched."""
+
+
+def resolve_device(device) -> torch.device:
+    """``"auto"`` is CUDA when available, else the CPU; anything else goes to ``torch.device``."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for, but CUDA is not available here")
+    return dev
+
+
+def seed_from(random_state) -> int:
+    """An int seed drawn from ``check_random_state(random_state)``."""
+    return int(check_random_state(random_state).randint(0, 2**31 - 1))
+
+
+def torch_generator(seed: int, device: torch.device) -> torch.Generator:
+    """A ``torch.Generator`` on ``device`` seeded with ``seed`` (never the global RNG)."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    return gen
+
+
+class Progress:
+    """Optional progress report: a tqdm bar when tqdm is installed, else plain lines.
+
+    Never stored on the estimator, so it is never pickled.
+    """
+
+    def __init__(self, total: int, verbose: int, desc: str):
+        self.verbose = verbose
+        self.bar = None
+        if verbose >= 1:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:  # pragma: no cover - depends on the environment
+                tqdm = None
+            if tqdm is not None:
+                self.bar = tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
+
+    def update(self, n: int, info: dict):
+        if self.verbose < 1:
+            return
+        text = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items()
+        )
+        if self.bar is not None:
+            self.bar.update(n)
+            self.bar.set_postfix_str(text, refresh=False)
+        else:
+            print(text, file=sys.stderr)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+class TorchStateMixin:
+    """Pickling that moves every torch module/tensor attribute to the CPU.
+
+    A model fitted on a GPU unpickles on a CPU-only machine; on load, modules go to the
+    device that ``device`` resolves to there (the CPU when CUDA is absent).
+    """
+
+    _torch_attributes: tuple[str, ...] = ()
+
+    def __getstate__(self):
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
+        state = dict(state)
+        for name in self._torch_attributes:
+            obj = state.get(name)
+            if obj is not None:
+                state[name] = copy.deepcopy(obj).to("cpu")
+        state.pop("device_", None)
+        return state
+
+    def __setstate__(self, state):
+        if hasattr(super(), "__setstate__"):
+            super().__setstate__(state)
+        else:  # pragma: no cover
+            self.__dict__.update(state)
+        if any(getattr(self, n, None) is not None for n in self._torch_attributes):
+            try:
+                dev = resolve_device(self.device)
+            except ValueError:
+                dev = torch.device("cpu")
+            for name in self._torch_attributes:
+                obj = getattr(self, name, None)
+                if obj is not None:
+                    setattr(self, name, obj.to(dev))
+            self.device_ = dev
+
+
+def as_numpy(x: torch.Tensor) -> np.ndarray:
+    return x.detach().to("cpu", torch.float64).numpy()

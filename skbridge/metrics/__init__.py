@@ -1,0 +1,5 @@
+"""Sample-quality metrics."""
+
+from ._distances import energy_distance
+
+__all__ = ["energy_distance"]

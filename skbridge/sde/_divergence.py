@@ -1,0 +1,74 @@
+r"""Divergence :math:`\nabla\cdot F(x) = \sum_j \partial F_j / \partial x_j`: exact and Hutchinson."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+__all__ = ["exact_divergence", "hutchinson_divergence", "divergence", "DIVERGENCES"]
+
+DIVERGENCES = ("auto", "exact", "hutchinson")
+EXACT_MAX_DIM = 16  # "auto" uses the exact divergence up to this many dimensions
+
+
+def exact_divergence(fn: Callable[[Tensor], Tensor], x: Tensor, *, create_graph: bool = False):
+    r"""Exact divergence by ``d`` vector–Jacobian products (one per coordinate).
+
+    .. math:: \nabla\cdot F(x) = \sum_{j=1}^d e_j^\top \frac{\partial F}{\partial x}(x)\, e_j .
+
+    Returns ``(F(x), div)`` with ``div`` of shape ``(n,)``. Cost: ``d`` backward passes.
+    """
+    with torch.enable_grad():
+        x = x if x.requires_grad else x.detach().requires_grad_(True)
+        out = fn(x)
+        flat_out = out.reshape(out.shape[0], -1)
+        div = torch.zeros(x.shape[0], dtype=out.dtype, device=out.device)
+        for j in range(flat_out.shape[1]):
+            (grad,) = torch.autograd.grad(
+                flat_out[:, j].sum(), x, create_graph=create_graph, retain_graph=True
+            )
+            div = div + grad.reshape(x.shape[0], -1)[:, j]
+    return out, div
+
+
+def hutchinson_divergence(
+    fn: Callable[[Tensor], Tensor],
+    x: Tensor,
+    *,
+    n_probes: int = 1,
+    generator: torch.Generator | None = None,
+    create_graph: bool = False,
+):
+    r"""Unbiased Hutchinson estimate with Rademacher probes :math:`v`, :math:`E[vv^\top] = I`.
+
+    .. math:: \nabla\cdot F(x) = \mathbb E_v\big[v^\top \tfrac{\partial F}{\partial x}(x)\, v\big].
+
+    Returns ``(F(x), div_estimate)``. Cost: ``n_probes`` backward passes.
+    """
+    with torch.enable_grad():
+        x = x if x.requires_grad else x.detach().requires_grad_(True)
+        out = fn(x)
+        div = torch.zeros(x.shape[0], dtype=out.dtype, device=out.device)
+        for _ in range(n_probes):
+            v = torch.randint(0, 2, x.shape, generator=generator, device=x.device)
+            v = v.to(x.dtype) * 2 - 1
+            (vjp,) = torch.autograd.grad(out, x, v, create_graph=create_graph, retain_graph=True)
+            div = div + (vjp * v).reshape(x.shape[0], -1).sum(-1)
+    return out, div / n_probes
+
+
+def divergence(fn, x, *, method="auto", n_probes=1, generator=None, create_graph=False):
+    """Dispatch to :func:`exact_divergence` or :func:`hutchinson_divergence`.
+
+    ``method="auto"`` is exact up to ``EXACT_MAX_DIM`` event dimensions, Hutchinson above.
+    """
+    if method not in DIVERGENCES:
+        raise ValueError(f"unknown divergence method {method!r}; valid: {DIVERGENCES}")
+    d = x[0].numel()
+    if method == "exact" or (method == "auto" and d <= EXACT_MAX_DIM):
+        return exact_divergence(fn, x, create_graph=create_graph)
+    return hutchinson_divergence(
+        fn, x, n_probes=n_probes, generator=generator, create_graph=create_graph
+    )
