@@ -8,6 +8,7 @@ encoder; everything else (validation, standardisation, the decoder, the time gri
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import time
 import warnings
@@ -55,6 +56,24 @@ _SCORE_CHUNK = 4096
 _SAMPLE_CHUNK = 65536
 _VAL_ROWS = 512  # validation rows used for the monitored -ELBO and the prior mismatch
 _CACHE_FLOATS = 2**26  # at most 256 MB of cached float32 encoder paths
+
+
+def _row_noise(rows: np.ndarray, seed: int, S: int, K: int, dtype, device) -> torch.Tensor:
+    """Encoder noise for scoring, drawn per row from a seed that hashes the row's values.
+
+    ``rows`` are the standardised float32 rows, so a row's score does not depend on the
+    other rows passed with it, their order, the chunking, or the units of the features
+    (only float32 rounding remains). Shape ``(K, S * n, d)``, path-major like
+    ``z.repeat(S, 1)``.
+    """
+    n, d = rows.shape
+    noise = np.empty((S, K, n, d), dtype=np.float32)
+    for i, row in enumerate(rows):
+        digest = hashlib.blake2b(row.tobytes(), digest_size=8).digest()
+        rng = np.random.default_rng([seed, int.from_bytes(digest, "little")])
+        noise[:, :, i, :] = rng.standard_normal((S, K, d), dtype=np.float32)
+    noise = noise.transpose(1, 0, 2, 3).reshape(K, S * n, d)
+    return torch.from_numpy(np.ascontiguousarray(noise)).to(device=device, dtype=dtype)
 
 
 class _NoiseDecoder(nn.Module):
@@ -458,7 +477,7 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         grid = time_grid(self.T, self.n_steps, device=dev, dtype=torch.float32)
         if warm:
             encoder = copy.deepcopy(self.encoder_).to(dev)
-            decoder = copy.deepcopy(self.decoder_).to(dev)
+            decoder = copy.deepcopy(self.decoder_).to(dev).requires_grad_(True)
             decoder.sde = sde
         else:
             with torch.random.fork_rng(devices=[]):
@@ -582,14 +601,16 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
             dtype=torch.float32,
             device=self.device_,
         )
-        gen = torch_generator(self._score_seed, self.device_)
         grid = self._grid()
-        S = int(self.n_elbo_samples)
+        K, S = grid.numel() - 1, int(self.n_elbo_samples)
+        gen = torch_generator(self._score_seed, self.device_)  # Hutchinson probes only
         out = []
         chunk = max(1, _SCORE_CHUNK // S)
         with torch.no_grad():
             for start in range(0, Z.shape[0], chunk):
                 z = Z[start : start + chunk]
+                rows = z.reshape(z.shape[0], -1).cpu().numpy()
+                noise = _row_noise(rows, self._score_seed, S, K, z.dtype, z.device)
                 rep = z.repeat(S, *([1] * (z.dim() - 1)))
                 elbo = chain_elbo(
                     self.sde_,
@@ -599,6 +620,7 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
                     grid,
                     form=self.elbo_form,
                     generator=gen,
+                    noise=noise,
                 )
                 out.append(as_numpy(elbo.reshape(S, -1).mean(0)))
         return np.concatenate(out) + self.codec_.log_det_

@@ -90,6 +90,7 @@ def chain_elbo(
     generator: torch.Generator | None = None,
     divergence_method: str = "auto",
     n_probes: int = 1,
+    noise: Tensor | None = None,
     return_path: bool = False,
 ):
     r"""Per-row exact ELBO of the ``K``-step chain, one encoder path per row.
@@ -102,7 +103,8 @@ def chain_elbo(
     ``form`` picks the step estimator: ``"realised"`` (:func:`chain_step_realised`),
     ``"antithetic"`` (the realised step averaged over :math:`\pm\xi_k`) or ``"stein"``
     (:func:`chain_step_stein`, divergence exact or Hutchinson). All three are unbiased for
-    the same bound. The path is streamed (memory does not grow with ``K``) unless
+    the same bound. ``noise`` (shape ``(K, *x0.shape)``) fixes the encoder's
+    :math:`\xi_k`; otherwise they are drawn from ``generator``. The path is streamed (memory does not grow with ``K``) unless
     ``return_path=True``, which returns ``(elbo, path, noise)`` shaped as
     :func:`~skbridge.sde.encoder_chain`'s output. Gradients flow to whatever requires them
     (for the encoder's ELBO gradient through the path).
@@ -119,7 +121,10 @@ def chain_elbo(
         # the decoder's step-k noise uses g(t_k), the encoder's step-k noise scale (r = 1);
         # see decoder_chain for why.
         g_k = g_k1 = sde.diffusion(t)
-        xi = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        if noise is None:
+            xi = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        else:
+            xi = noise[i]
         u = encoder_drift(sde, h, t, x)
         mean = x + u * dt
         x_next = mean + g_k * dt.sqrt() * xi

@@ -1,0 +1,304 @@
+"""The estimator contract of DESIGN.md beyond sklearn's checks, for SBVAE and ScoreSDE."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skbridge import SBVAE, ScoreSDE, TrainingError
+from skbridge.data import make_two_moons
+
+FAST = dict(max_iter=40, n_steps=10, hidden_layer_sizes=(16, 16), batch_size=64, n_elbo_samples=2)
+SB_FAST = dict(
+    FAST, encoder_min_iter=2, encoder_max_iter=4, validation_interval=2, n_decoder_steps=2
+)
+
+
+def make(cls, **kw):
+    base = SB_FAST if cls is SBVAE else FAST
+    return cls(**{**base, "random_state": 0, **kw})
+
+
+MODELS = [
+    pytest.param(lambda **kw: make(ScoreSDE, **kw), id="ScoreSDE"),
+    pytest.param(lambda **kw: make(SBVAE, **kw), id="SBVAE-interrupt"),
+    pytest.param(lambda **kw: make(SBVAE, encoder="joint", **kw), id="SBVAE-joint"),
+    pytest.param(lambda **kw: make(SBVAE, encoder_gradient="elbo", **kw), id="SBVAE-elbo"),
+]
+
+
+@pytest.fixture(scope="module")
+def data():
+    X = make_two_moons(300, random_state=0)
+    return X[:200], X[200:]
+
+
+@pytest.mark.parametrize("factory", MODELS)
+def test_fit_twice_same_random_state_same_scores(factory, data):
+    X, Xt = data
+    a = factory().fit(X).score_samples(Xt)
+    b = factory().fit(X).score_samples(Xt)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("factory", MODELS)
+def test_different_random_state_differs(factory, data):
+    X, Xt = data
+    a = factory(random_state=0).fit(X).score_samples(Xt)
+    b = factory(random_state=1).fit(X).score_samples(Xt)
+    assert not np.allclose(a, b)
+
+
+@pytest.mark.parametrize("factory", MODELS)
+def test_sample_reproducible_and_independent_of_earlier_calls(factory, data):
+    X, _ = data
+    model = factory().fit(X)
+    first = model.sample(50, random_state=0)
+    model.sample(17)  # unseeded draws in between must not matter
+    model.score_samples(X[:5])
+    again = model.sample(50, random_state=0)
+    np.testing.assert_array_equal(first, again)
+    assert first.shape == (50, 2) and np.isfinite(first).all()
+    assert not np.array_equal(first, model.sample(50, random_state=1))
+
+
+@pytest.mark.parametrize("sampler", ["sde", "ode"])
+def test_samplers(sampler, data):
+    X, _ = data
+    model = make(ScoreSDE, sampler=sampler).fit(X)
+    S = model.sample(30, random_state=0)
+    assert S.shape == (30, 2) and np.isfinite(S).all()
+
+
+def test_score_samples_per_row_independent_of_batch(data):
+    X, Xt = data
+    model = make(SBVAE).fit(X)
+    full = model.score_samples(Xt)
+    perm = np.random.RandomState(0).permutation(len(Xt))
+    np.testing.assert_allclose(model.score_samples(Xt[perm]), full[perm], rtol=1e-5)
+    np.testing.assert_allclose(model.score_samples(Xt[:7]), full[:7], rtol=1e-5)
+    assert model.score(Xt) == pytest.approx(full.mean())
+
+
+@pytest.mark.parametrize("form", ["realised", "antithetic", "stein"])
+def test_elbo_forms_finite(form, data):
+    X, Xt = data
+    model = make(ScoreSDE, elbo_form=form).fit(X)
+    s = model.score_samples(Xt)
+    assert s.shape == (len(Xt),) and np.isfinite(s).all()
+
+
+@pytest.mark.parametrize("c", [0.01, 3.0, 250.0])
+def test_rescaling_a_feature_shifts_scores_by_log_c(c, data):
+    # SPEC §5.7: internal standardisation makes the fitted model identical in standard units
+    X, Xt = data
+    scale = np.array([c, 1.0])
+    a = make(SBVAE).fit(X).score_samples(Xt)
+    b = make(SBVAE).fit(X * scale).score_samples(Xt * scale)
+    np.testing.assert_allclose(b, a - np.log(c), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("factory", MODELS)
+def test_joblib_round_trip(factory, data, tmp_path):
+    X, Xt = data
+    model = factory().fit(X)
+    path = tmp_path / "model.joblib"
+    joblib.dump(model, path)
+    loaded = joblib.load(path)
+    np.testing.assert_array_equal(loaded.score_samples(Xt), model.score_samples(Xt))
+    np.testing.assert_array_equal(loaded.sample(5, random_state=0), model.sample(5, random_state=0))
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored.decoder_.net.net[0].weight.device.type in ("cpu", "cuda")
+
+
+def test_pipeline_in_grid_search(data):
+    X, _ = data
+    pipe = Pipeline([("scale", StandardScaler()), ("gen", make(SBVAE))])
+    search = GridSearchCV(pipe, {"gen__n_steps": [5, 10]}, cv=2)
+    search.fit(X)
+    assert search.best_params_["gen__n_steps"] in (5, 10)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert np.isfinite(search.score(X))
+
+
+def test_cross_val_score_compares_generators_on_the_same_folds(data):
+    X, _ = data
+    cv = KFold(3, shuffle=True, random_state=0)
+    scores = {
+        name: cross_val_score(est, X, cv=cv)
+        for name, est in [
+            ("SBVAE", make(SBVAE)),
+            ("ScoreSDE", make(ScoreSDE)),
+            ("GaussianMixture", GaussianMixture(4, random_state=0)),
+        ]
+    }
+    for name, s in scores.items():
+        assert s.shape == (3,) and np.isfinite(s).all(), name
+    # all three are log-likelihoods (or bounds) in the same nats per row
+    assert abs(scores["SBVAE"].mean() - scores["GaussianMixture"].mean()) < 20
+
+
+def test_history_and_fitted_attributes(data):
+    X, _ = data
+    model = make(SBVAE).fit(X)
+    assert model.n_iter_ == FAST["max_iter"]
+    phases = [h["phase"] for h in model.history_]
+    assert phases[0] == "warmup" and "encoder" in phases
+    assert all(h["iteration"] <= model.n_iter_ for h in model.history_)
+    assert isinstance(model.encoder_improved_, bool)
+    assert (
+        0 <= model.encoder_best_iter_ <= model.encoder_stopped_iter_ <= SB_FAST["encoder_max_iter"]
+    )
+    assert model.prior_mismatch_ <= model.reference_prior_mismatch_
+    frozen = make(SBVAE, encoder="frozen").fit(X)
+    assert frozen.encoder_stopped_iter_ == 0 and not frozen.encoder_improved_
+    assert {h["phase"] for h in frozen.history_} == {"score"}
+
+
+def test_frozen_sbvae_is_score_sde(data):
+    X, Xt = data
+    a = make(SBVAE, encoder="frozen").fit(X).score_samples(Xt)
+    b = make(ScoreSDE).fit(X).score_samples(Xt)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_encoder_interrupt_restores_reference_when_not_better(data):
+    # with the default VP reference the latent already matches the prior: the encoder
+    # cannot beat it by more than the statistic's noise, so the reference is kept
+    X, _ = data
+    model = make(SBVAE).fit(X)
+    if not model.encoder_improved_:
+        assert model.encoder_best_iter_ == 0
+        assert model.prior_mismatch_ == model.reference_prior_mismatch_
+
+
+def test_early_stopping(data):
+    X, _ = data
+    model = make(ScoreSDE, max_iter=2000, early_stopping=True, n_iter_no_change=2, tol=10.0)
+    model.fit(X)
+    assert model.n_iter_ < 2000
+    assert all("val_neg_elbo" in h for h in model.history_)
+
+
+def test_warm_start_continues(data):
+    X, Xt = data
+    model = make(ScoreSDE, warm_start=True).fit(X)
+    w0 = model.decoder_.net.net[0].weight.clone()
+    model.fit(X)
+    assert model.n_iter_ == 2 * FAST["max_iter"]
+    assert len(model.history_) > 1
+    assert not np.allclose(w0.numpy(), model.decoder_.net.net[0].weight.numpy())
+    cold = clone(model).set_params(warm_start=False).fit(X)
+    assert cold.n_iter_ == FAST["max_iter"]
+
+
+def test_verbose_progress(data, capsys):
+    X, _ = data
+    make(ScoreSDE, verbose=1).fit(X)
+    err = capsys.readouterr().err
+    assert "loss" in err
+
+
+def test_device_cpu_explicit(data):
+    X, Xt = data
+    a = make(ScoreSDE, device="cpu").fit(X).score_samples(Xt)
+    b = make(ScoreSDE, device="auto").fit(X).score_samples(Xt)
+    if b is not None and make(ScoreSDE).fit(X).device_.type == "cpu":
+        np.testing.assert_array_equal(a, b)
+
+
+def test_diagnostics_split_the_elbo(data):
+    X, Xt = data
+    model = make(ScoreSDE).fit(X)
+    diag = model.diagnostics(Xt)
+    assert set(diag) == {"neg_elbo", "prior_term", "drift_term"}
+    assert diag["neg_elbo"] == pytest.approx(diag["prior_term"] + diag["drift_term"])
+    assert diag["neg_elbo"] == pytest.approx(-model.score(Xt))
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("cls", [ScoreSDE, SBVAE])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_input_rejected(cls, bad, data):
+    X = data[0].copy()
+    X[3, 1] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        make(cls).fit(X)
+
+
+@pytest.mark.parametrize("cls", [ScoreSDE, SBVAE])
+def test_one_sample_and_zero_features_rejected(cls):
+    with pytest.raises(ValueError, match="1 sample"):
+        make(cls).fit(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="0 feature"):
+        make(cls).fit(np.ones((5, 0)))
+
+
+def test_wrong_feature_count_at_score_time(data):
+    X, _ = data
+    model = make(ScoreSDE).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        model.score_samples(np.ones((4, 3)))
+
+
+def test_non_numeric_rejected():
+    X = np.array([["a", "b"], ["c", "d"], ["e", "f"]], dtype=object)
+    with pytest.raises(ValueError):
+        make(ScoreSDE).fit(X)
+
+
+def test_constant_feature_rejected_with_a_way_out():
+    X = np.c_[np.random.RandomState(0).normal(size=(20, 2)), np.ones(20)]
+    with pytest.raises(ValueError, match="VarianceThreshold"):
+        make(ScoreSDE).fit(X)
+
+
+def test_bad_sample_size(data):
+    model = make(ScoreSDE).fit(data[0])
+    for n in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="n_samples"):
+            model.sample(n)
+
+
+def test_unfitted_raises():
+    from sklearn.exceptions import NotFittedError
+
+    for method in ("sample", "score_samples"):
+        with pytest.raises(NotFittedError):
+            getattr(make(ScoreSDE), method)(*(() if method == "sample" else (np.ones((2, 2)),)))
+
+
+@pytest.mark.parametrize("cls", [ScoreSDE, SBVAE])
+def test_non_finite_loss_names_iteration_and_keeps_previous_model(cls, data):
+    X, Xt = data
+    model = make(cls).fit(X)
+    before = model.score_samples(Xt)
+    attrs = dict(vars(model))
+    model.set_params(learning_rate=1e30)
+    with pytest.raises(TrainingError, match=r"iteration \d+"):
+        model.fit(X)
+    model.set_params(learning_rate=attrs["learning_rate"])
+    np.testing.assert_array_equal(model.score_samples(Xt), before)
+    assert model.n_iter_ == attrs["n_iter_"]
+
+
+def test_invalid_parameters_rejected(data):
+    X, _ = data
+    for params in [dict(sde="ve"), dict(n_steps=0), dict(elbo_form="x"), dict(max_iter=-1)]:
+        with pytest.raises(ValueError):
+            make(ScoreSDE, **params).fit(X)
+    with pytest.raises(ValueError):
+        make(SBVAE, encoder="sometimes").fit(X)
+
+
+def test_brownian_reference(data):
+    X, Xt = data
+    model = make(SBVAE, sde="brownian", sigma=2.0).fit(X)
+    assert np.isfinite(model.score_samples(Xt)).all()
+    assert model.sample(10, random_state=0).shape == (10, 2)

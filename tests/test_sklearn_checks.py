@@ -1,0 +1,30 @@
+"""scikit-learn's estimator checks on both estimators, known failures declared with reasons."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skbridge import SBVAE, ScoreSDE
+
+FAST = dict(max_iter=20, n_steps=8, hidden_layer_sizes=(16,), batch_size=32, n_elbo_samples=1)
+SB_FAST = dict(
+    FAST, encoder_min_iter=1, encoder_max_iter=2, validation_interval=1, n_decoder_steps=1
+)
+
+
+def _expected_failed(estimator):
+    # The Monte Carlo noise of score_samples is drawn per row (a hash of the row's values), so
+    # a row's score does not depend on the other rows (tests/test_estimators.py checks this at
+    # float32 tolerance). What remains is float32 rounding of batched matrix products.
+    return {
+        "check_methods_subset_invariance": (
+            "score_samples computes in float32: scoring a row within batches of different "
+            "sizes differs by float32 rounding (~1e-7 relative), and the check demands rtol=1e-7"
+        ),
+    }
+
+
+@parametrize_with_checks(
+    [ScoreSDE(random_state=0, **FAST), SBVAE(random_state=0, **SB_FAST)],
+    expected_failed_checks=_expected_failed,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
