@@ -302,3 +302,14 @@ def test_brownian_reference(data):
     model = make(SBVAE, sde="brownian", sigma=2.0).fit(X)
     assert np.isfinite(model.score_samples(Xt)).all()
     assert model.sample(10, random_state=0).shape == (10, 2)
+
+
+def test_joint_keeps_its_encoder_and_warm_start_continues_by_drift_matching(data):
+    X, Xt = data
+    model = make(SBVAE, encoder="joint", warm_start=True).fit(X)
+    n_first = len(model.history_)
+    assert model.encoder_stopped_iter_ == model.encoder_best_iter_ > 0
+    model.fit(X)  # the kept encoder is frozen: the decoder trains on its cached paths
+    assert {h["phase"] for h in model.history_[n_first:]} == {"decoder"}
+    assert np.isfinite(model.score_samples(Xt)).all()
+    assert np.isfinite(model.sample(20, random_state=0)).all()

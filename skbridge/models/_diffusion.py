@@ -54,7 +54,8 @@ __all__ = ["DiffusionEstimator"]
 
 _SCORE_CHUNK = 4096
 _SAMPLE_CHUNK = 65536
-_VAL_ROWS = 512  # validation rows used for the monitored -ELBO and the prior mismatch
+_VAL_ROWS = 256  # validation rows used for the monitored -ELBO and the prior mismatch
+_LATENTS = 1024  # encoded validation latents (several paths per row) for the prior mismatch
 _CACHE_FLOATS = 2**26  # at most 256 MB of cached float32 encoder paths
 
 
@@ -117,10 +118,52 @@ class _Fit:
         self.loss_sum, self.loss_n = 0.0, 0
         self.best_val, self.best_dec_state, self.no_improve = math.inf, None, 0
         self.stopped_early = False
+        self._build_time_sampler()
         n = x_train.shape[0]
         self.batch = min(int(est.batch_size), n)
-        self.check_every = max(1, int(est.max_iter) // 25)
+        self.check_every = max(1, int(est.max_iter) // 20)
         self.progress = Progress(int(est.max_iter), int(est.verbose), type(est).__name__)
+
+    # ------------------------------------------------------------- time sampling
+    def _build_time_sampler(self):
+        r"""Training times: half uniform, half from the likelihood weighting :math:`g^2/\sigma^2`.
+
+        With the noise-prediction loss, drawing ``t`` uniformly is the usual "simple" weighting
+        (good samples, too little training near ``t = 0`` for a tight ELBO); drawing it with
+        density proportional to :math:`g(t)^2/\sigma(t)^2` is maximum-likelihood weighting
+        (Song et al., 2021). Both have the same minimiser. On two moons (3000 steps, one
+        seed) uniform gave energy distance 0.0062 and held-out ELBO -1.94 nats, the mixture
+        0.0036 / -1.70, pure likelihood weighting 0.0033 / -1.63. The half that stays uniform
+        is a hedge for higher dimensions, where likelihood weighting is reported to cost
+        sample quality (Song et al., 2021); that hedge is not measured here yet.
+        """
+        T = self.sde.T
+        self.t_min = min(1e-3 * T, T / self.K)
+        tt = torch.linspace(self.t_min, T, 4097, dtype=torch.float64)
+        w = (self.sde.diffusion(tt) / self.sde.sigma(tt)) ** 2
+        cdf = torch.cumsum(0.5 * (w[1:] + w[:-1]) * (tt[1:] - tt[:-1]), 0)
+        self.t_table = tt.to(self.dev)
+        self.t_cdf = torch.cat([torch.zeros(1, dtype=torch.float64), cdf / cdf[-1]]).to(self.dev)
+        # the same mixture over grid steps, for drift matching on paths
+        g = self.grid.double()
+        t1, dt = g[1:], g[1:] - g[:-1]
+        wk = (self.sde.diffusion(t1) / self.sde.sigma(t1)) ** 2 * dt
+        self.step_probs = (0.5 * dt / dt.sum() + 0.5 * wk / wk.sum()).float()
+
+    def sample_times(self, n):
+        u = torch.rand(n, generator=self.gen, device=self.dev, dtype=torch.float64)
+        i = torch.searchsorted(self.t_cdf, u).clamp(1, self.t_cdf.numel() - 1)
+        c0, c1 = self.t_cdf[i - 1], self.t_cdf[i]
+        t0, t1 = self.t_table[i - 1], self.t_table[i]
+        t_lik = t0 + (u - c0) / (c1 - c0).clamp_min(1e-300) * (t1 - t0)
+        t_uni = self.t_min + (self.sde.T - self.t_min) * torch.rand(
+            n, generator=self.gen, device=self.dev, dtype=torch.float64
+        )
+        pick = torch.rand(n, generator=self.gen, device=self.dev) < 0.5
+        return torch.where(pick, t_lik, t_uni).to(torch.float32)
+
+    def sample_steps(self, n):
+        return torch.multinomial(self.step_probs, n, replacement=True, generator=self.gen)
 
     # ------------------------------------------------------------------ batches
     def _rows(self, n_rows, size):
@@ -149,9 +192,7 @@ class _Fit:
     def dsm_step(self):
         """Denoising score matching, noise-prediction weighting :math:`\\sigma^2/g^2`."""
         x0 = self._train_batch()
-        T = self.sde.T
-        t_min = min(1e-3 * T, T / self.K)
-        t = t_min + (T - t_min) * torch.rand(x0.shape[0], generator=self.gen, device=self.dev)
+        t = self.sample_times(x0.shape[0])
         noise = torch.randn(x0.shape, generator=self.gen, device=self.dev)
         weight = (self.sde.sigma(t) / self.sde.diffusion(t)) ** 2
         loss = (weight * denoising_score_matching(self.sde, self.decoder, x0, t, noise)).mean()
@@ -226,10 +267,11 @@ class _Fit:
     # ------------------------------------------------------------ encoder phase
     def prior_mismatch(self, prior_draws, gen_seed):
         x = self.x_val[:_VAL_ROWS]
+        x = x.repeat(max(1, _LATENTS // x.shape[0]), *([1] * (x.dim() - 1)))
         gen = torch_generator(gen_seed, self.dev)
         with torch.no_grad():
             path, _ = encoder_chain(self.sde, self.h, x, self.grid, generator=gen)
-            return float(mmd_rbf(path[-1], prior_draws)), float(
+            return float(mmd_rbf(path[-1], prior_draws, unbiased=True)), float(
                 0.5 * path[-1].pow(2).sum(-1).mean()
             )
 
@@ -269,7 +311,7 @@ class _Fit:
         rows = torch.arange(n, device=self.dev)
         for _ in range(est.n_decoder_steps):
             # every fourth path trains k at t = T, the decoder's score estimate the encoder uses
-            ks = torch.randint(0, self.K, (n,), generator=self.gen, device=self.dev)
+            ks = self.sample_steps(n)
             at_T = torch.rand(n, generator=self.gen, device=self.dev) < 0.25
             ks = torch.where(at_T, torch.full_like(ks, self.K - 1), ks)
             self.dm_step(*self._step_slices(path, noise, rows, ks), ks)
@@ -283,9 +325,18 @@ class _Fit:
         d = self.x_train[0].numel()
         n_val = self.x_val[:_VAL_ROWS].shape[0]
         pg = torch_generator(self.val_seed + 1, self.dev)
-        prior_a = sde.prior_sample((n_val, *self.x_train.shape[1:]), generator=pg, device=self.dev)
-        prior_b = sde.prior_sample((n_val, *self.x_train.shape[1:]), generator=pg, device=self.dev)
-        floor = float(mmd_rbf(prior_a, prior_b))
+        shape = (n_val, *self.x_train.shape[1:])
+        prior_a = sde.prior_sample(shape, generator=pg, device=self.dev)
+        # noise floor: spread of the unbiased MMD between independent prior draws
+        nulls = [
+            float(
+                mmd_rbf(
+                    sde.prior_sample(shape, generator=pg, device=self.dev), prior_a, unbiased=True
+                )
+            )
+            for _ in range(8)
+        ]
+        floor = 2.0 * float(np.std(nulls, ddof=1))
         ref_stat, _ = self.prior_mismatch(prior_a, self.val_seed + 2)
         self.record("encoder", prior_mismatch=ref_stat, encoder_iter=0)
         self.h = self.encoder
@@ -333,12 +384,14 @@ class _Fit:
                 stacklevel=4,
             )
         if mode == "joint" and not diverged:
-            final_stat, _ = self.prior_mismatch(prior_a, self.val_seed + 2)
-            best_stat, best_iter = final_stat, n_enc
+            # never interrupted: the trained encoder is kept whatever its statistic says
+            best_stat, _ = self.prior_mismatch(prior_a, self.val_seed + 2)
+            best_iter = n_enc
         else:
             self.encoder.load_state_dict(best_state)
         improved = best_stat < ref_stat * (1.0 - est.encoder_tol) and ref_stat - best_stat > floor
-        if not improved:
+        keep = improved or (mode == "joint" and not diverged)
+        if not keep:
             self.encoder.load_state_dict(ref_state)
             self.h = None
             best_stat, best_iter = ref_stat, 0
@@ -348,6 +401,7 @@ class _Fit:
             "encoder_stopped_iter": n_enc,
             "encoder_best_iter": best_iter,
             "encoder_improved": bool(improved),
+            "encoder_kept": bool(keep),
             "prior_mismatch": best_stat,
             "reference_prior_mismatch": ref_stat,
             "prior_mismatch_floor": floor,
@@ -381,7 +435,7 @@ class _Fit:
                 refresh()
             cache["used"] += 1
             rows = self._rows(n_cache, self.batch)
-            ks = torch.randint(0, self.K, (self.batch,), generator=self.gen, device=self.dev)
+            ks = self.sample_steps(self.batch)
             self.dm_step(*self._step_slices(cache["path"], cache["noise"], rows, ks), ks)
 
         self.run_decoder(n_iters, step, "decoder", early_stopping)
@@ -486,7 +540,7 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
                 encoder = DriftMLP(d, hidden, T=self.T, zero_init=True)
                 decoder = _NoiseDecoder(DriftMLP(d, hidden, T=self.T), sde)
             encoder, decoder = encoder.to(dev), decoder.to(dev)
-        encoder_was_trained = warm and getattr(self, "encoder_improved_", False)
+        encoder_was_trained = warm and getattr(self, "_encoder_kept", False)
 
         run = _Fit(self, sde, grid, encoder, decoder, x_train, x_val, seeds, codec.log_det_)
         if encoder_was_trained:
@@ -494,7 +548,8 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         info = {
             "encoder_stopped_iter": getattr(self, "encoder_stopped_iter_", 0) if warm else 0,
             "encoder_best_iter": getattr(self, "encoder_best_iter_", 0) if warm else 0,
-            "encoder_improved": bool(encoder_was_trained),
+            "encoder_improved": bool(warm and self.encoder_improved_),
+            "encoder_kept": bool(encoder_was_trained),
         }
         try:
             max_iter = int(self.max_iter)
@@ -529,6 +584,7 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         self.encoder_stopped_iter_ = info["encoder_stopped_iter"]
         self.encoder_best_iter_ = info["encoder_best_iter"]
         self.encoder_improved_ = info["encoder_improved"]
+        self._encoder_kept = info["encoder_kept"]
         for key in ("prior_mismatch", "reference_prior_mismatch"):
             if key in info:
                 setattr(self, key + "_", info[key])
@@ -537,7 +593,7 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
 
     # --------------------------------------------------------------- inference
     def _h(self):
-        return self.encoder_ if self.encoder_improved_ else None
+        return self.encoder_ if self._encoder_kept else None
 
     def _grid(self):
         return time_grid(self.T, self.n_steps, device=self.device_, dtype=torch.float32)

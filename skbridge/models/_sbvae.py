@@ -37,8 +37,8 @@ class SBVAE(DiffusionEstimator):
     ----------
     encoder : {"interrupt", "joint", "frozen"}, default="interrupt"
         ``"interrupt"``: the paper's scheme above. ``"joint"``: the encoder trains for the
-        whole budget after warm-up, never interrupted (on a finite sample it drifts toward
-        mapping the training points onto the prior). ``"frozen"``: never trained (a
+        whole budget after warm-up, never interrupted, and is kept (on a finite sample it
+        drifts toward mapping the training points onto the prior). ``"frozen"``: never trained (a
         :class:`ScoreSDE`).
     encoder_gradient : {"prior", "elbo"}, default="prior"
         ``"prior"``: the prior-loss surrogate with the decoder's score estimate at :math:`T`.

@@ -248,15 +248,17 @@ def prior_loss_surrogate(z: Tensor, score_estimate: Tensor, prior_score: Tensor)
     return _rowsum(z * (score_estimate - prior_score).detach()).mean()
 
 
-def mmd_rbf(x: Tensor, y: Tensor, bandwidths=(0.5, 1.0, 2.0)) -> Tensor:
-    r"""Biased (V-statistic) squared MMD with a sum of RBF kernels.
+def mmd_rbf(x: Tensor, y: Tensor, bandwidths=(0.5, 1.0, 2.0), *, unbiased: bool = False) -> Tensor:
+    r"""Squared MMD with a sum of RBF kernels, bandwidths relative to :math:`\sqrt d`.
 
     .. math::
         \mathrm{MMD}^2 = \overline{k(x, x')} + \overline{k(y, y')} - 2\,\overline{k(x, y)},\quad
-        k(a, b) = \sum_\ell \exp(-\|a - b\|^2 / (2\ell^2 d)),
+        k(a, b) = \sum_\ell \exp(-\|a - b\|^2 / (2\ell^2 d)).
 
-    bandwidths relative to :math:`\sqrt d`. SB-VAE's decoder-independent prior-mismatch
-    statistic between encoded validation latents and draws from :math:`\pi`.
+    ``unbiased=False``: the V-statistic (diagonals included; positive, biased upward by
+    :math:`O(1/n)`). ``unbiased=True``: the U-statistic (diagonals excluded; mean zero when
+    the two laws agree). SB-VAE's decoder-independent prior-mismatch statistic compares
+    encoded validation latents with draws from :math:`\pi` this way.
     """
     x = x.reshape(x.shape[0], -1)
     y = y.reshape(y.shape[0], -1)
@@ -266,7 +268,14 @@ def mmd_rbf(x: Tensor, y: Tensor, bandwidths=(0.5, 1.0, 2.0)) -> Tensor:
         sq = torch.cdist(a, b).pow(2)
         return sum(torch.exp(-sq / (2 * bw * bw * d)) for bw in bandwidths)
 
-    return kern(x, x).mean() + kern(y, y).mean() - 2 * kern(x, y).mean()
+    def within(a):
+        k = kern(a, a)
+        if not unbiased:
+            return k.mean()
+        n = a.shape[0]
+        return (k.sum() - k.diagonal().sum()) / (n * (n - 1))
+
+    return within(x) + within(y) - 2 * kern(x, y).mean()
 
 
 def plugin_diagnostics(
