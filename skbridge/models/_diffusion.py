@@ -324,18 +324,16 @@ class _Fit:
         mode = est.encoder
         d = self.x_train[0].numel()
         n_val = self.x_val[:_VAL_ROWS].shape[0]
+        n_lat = n_val * max(1, _LATENTS // n_val)
+        event = tuple(self.x_train.shape[1:])
         pg = torch_generator(self.val_seed + 1, self.dev)
-        shape = (n_val, *self.x_train.shape[1:])
-        prior_a = sde.prior_sample(shape, generator=pg, device=self.dev)
-        # noise floor: spread of the unbiased MMD between independent prior draws
-        nulls = [
-            float(
-                mmd_rbf(
-                    sde.prior_sample(shape, generator=pg, device=self.dev), prior_a, unbiased=True
-                )
-            )
-            for _ in range(8)
-        ]
+        prior_a = sde.prior_sample((2 * _LATENTS, *event), generator=pg, device=self.dev)
+        # noise floor: spread of the unbiased MMD between independent prior draws of the
+        # validation latents' size and the fixed reference draws
+        nulls = []
+        for _ in range(8):
+            draws = sde.prior_sample((n_lat, *event), generator=pg, device=self.dev)
+            nulls.append(float(mmd_rbf(draws, prior_a, unbiased=True)))
         floor = 2.0 * float(np.std(nulls, ddof=1))
         ref_stat, _ = self.prior_mismatch(prior_a, self.val_seed + 2)
         self.record("encoder", prior_mismatch=ref_stat, encoder_iter=0)
@@ -360,7 +358,8 @@ class _Fit:
                 interval * est.n_decoder_steps,
                 {"phase": "encoder", "mismatch": stat, "loss": entry["loss"]},
             )
-            if not math.isfinite(stat) or energy > 100.0 * max(d, 1) * sde.prior_var:
+            runaway = stat > 4.0 * max(ref_stat, floor) or energy > 100.0 * d * sde.prior_var
+            if not math.isfinite(stat) or runaway:
                 diverged = True  # the encoder ran away (SPEC §3): stop and restore the best
                 break
             if stat < best_stat:
