@@ -118,6 +118,12 @@ class _Fit:
         self.loss_sum, self.loss_n = 0.0, 0
         self.best_val, self.best_dec_state, self.no_improve = math.inf, None, 0
         self.stopped_early = False
+        n_enc_steps = getattr(est, "encoder_n_steps", None)
+        self.enc_grid = (
+            grid
+            if n_enc_steps is None or n_enc_steps >= self.K
+            else time_grid(sde.T, n_enc_steps, device=grid.device, dtype=grid.dtype)
+        )
         self._build_time_sampler()
         n = x_train.shape[0]
         self.batch = min(int(est.batch_size), n)
@@ -145,10 +151,14 @@ class _Fit:
         self.t_table = tt.to(self.dev)
         self.t_cdf = torch.cat([torch.zeros(1, dtype=torch.float64), cdf / cdf[-1]]).to(self.dev)
         # the same mixture over grid steps, for drift matching on paths
-        g = self.grid.double()
+        self.step_probs = self._step_probs(self.grid)
+        self.enc_step_probs = self._step_probs(self.enc_grid)
+
+    def _step_probs(self, grid):
+        g = grid.double()
         t1, dt = g[1:], g[1:] - g[:-1]
         wk = (self.sde.diffusion(t1) / self.sde.sigma(t1)) ** 2 * dt
-        self.step_probs = (0.5 * dt / dt.sum() + 0.5 * wk / wk.sum()).float()
+        return (0.5 * dt / dt.sum() + 0.5 * wk / wk.sum()).float()
 
     def sample_times(self, n):
         u = torch.rand(n, generator=self.gen, device=self.dev, dtype=torch.float64)
@@ -162,8 +172,8 @@ class _Fit:
         pick = torch.rand(n, generator=self.gen, device=self.dev) < 0.5
         return torch.where(pick, t_lik, t_uni).to(torch.float32)
 
-    def sample_steps(self, n):
-        return torch.multinomial(self.step_probs, n, replacement=True, generator=self.gen)
+    def sample_steps(self, n, probs):
+        return torch.multinomial(probs, n, replacement=True, generator=self.gen)
 
     # ------------------------------------------------------------------ batches
     def _rows(self, n_rows, size):
@@ -198,17 +208,17 @@ class _Fit:
         loss = (weight * denoising_score_matching(self.sde, self.decoder, x0, t, noise)).mean()
         self._decoder_update(loss)
 
-    def dm_step(self, x_k, u_k, xi, ks):
+    def dm_step(self, grid, x_k, u_k, xi, ks):
         """Antithetic drift matching at one grid step per path, weighted like :meth:`dsm_step`."""
-        t_k, t_k1 = self.grid[ks], self.grid[ks + 1]
+        t_k, t_k1 = grid[ks], grid[ks + 1]
         loss = drift_matching_loss(self.sde, self.decoder, x_k, u_k, xi, t_k, t_k1)
         weight = (self.sde.sigma(t_k1) / self.sde.diffusion(t_k1)) ** 2 / (t_k1 - t_k)
         self._decoder_update((weight * loss).mean())
 
-    def _step_slices(self, path, noise, rows, ks):
+    def _step_slices(self, grid, path, noise, rows, ks):
         """``X_k``, ``u_k``, ``xi_k`` for path ``rows`` at steps ``ks`` (path is (n, K+1, ...))."""
         x_k, x_k1, xi = path[rows, ks], path[rows, ks + 1], noise[rows, ks]
-        t_k, t_k1 = self.grid[ks], self.grid[ks + 1]
+        t_k, t_k1 = grid[ks], grid[ks + 1]
         dt = _bcast(t_k1 - t_k, x_k)
         u_k = (x_k1 - x_k - _bcast(self.sde.diffusion(t_k), x_k) * dt.sqrt() * xi) / dt
         return x_k, u_k, xi
@@ -280,7 +290,7 @@ class _Fit:
         est, sde = self.est, self.sde
         x0 = self._train_batch()
         if est.encoder_gradient == "prior":
-            path, noise = encoder_chain(sde, self.encoder, x0, self.grid, generator=self.gen)
+            path, noise = encoder_chain(sde, self.encoder, x0, self.enc_grid, generator=self.gen)
             z = path[-1]
             with torch.no_grad():
                 score_hat = decoder_prior_score(sde, self.encoder, self.decoder, z)
@@ -293,7 +303,7 @@ class _Fit:
                     self.encoder,
                     self.decoder,
                     x0,
-                    self.grid,
+                    self.enc_grid,
                     generator=self.gen,
                     return_path=True,
                 )
@@ -311,10 +321,12 @@ class _Fit:
         rows = torch.arange(n, device=self.dev)
         for _ in range(est.n_decoder_steps):
             # every fourth path trains k at t = T, the decoder's score estimate the encoder uses
-            ks = self.sample_steps(n)
+            ks = self.sample_steps(n, self.enc_step_probs)
             at_T = torch.rand(n, generator=self.gen, device=self.dev) < 0.25
-            ks = torch.where(at_T, torch.full_like(ks, self.K - 1), ks)
-            self.dm_step(*self._step_slices(path, noise, rows, ks), ks)
+            ks = torch.where(at_T, torch.full_like(ks, self.enc_grid.numel() - 2), ks)
+            self.dm_step(
+                self.enc_grid, *self._step_slices(self.enc_grid, path, noise, rows, ks), ks
+            )
             self.it += 1
         return True
 
@@ -337,6 +349,14 @@ class _Fit:
         floor = 2.0 * float(np.std(nulls, ddof=1))
         ref_stat, _ = self.prior_mismatch(prior_a, self.val_seed + 2)
         self.record("encoder", prior_mismatch=ref_stat, encoder_iter=0)
+        # the decoder as warm-up left it: restored if the reference encoder is kept, so that
+        # the decoder then gets exactly ScoreSDE's training (max_iter DSM steps)
+        warm_state = (
+            copy.deepcopy(self.decoder.state_dict()),
+            copy.deepcopy(self.ema.state_dict()),
+            copy.deepcopy(self.dec_opt.state_dict()),
+            self.it,
+        )
         self.h = self.encoder
         self.enc_opt = torch.optim.Adam(self.encoder.parameters(), lr=est.encoder_learning_rate)
         ref_state = copy.deepcopy(self.encoder.state_dict())
@@ -394,6 +414,9 @@ class _Fit:
             self.encoder.load_state_dict(ref_state)
             self.h = None
             best_stat, best_iter = ref_stat, 0
+            self.decoder.load_state_dict(warm_state[0])
+            self.ema.load_state_dict(warm_state[1])
+            self.dec_opt.load_state_dict(warm_state[2])
         self.encoder.requires_grad_(False)
         self.enc_opt = None
         return {
@@ -404,6 +427,8 @@ class _Fit:
             "prior_mismatch": best_stat,
             "reference_prior_mismatch": ref_stat,
             "prior_mismatch_floor": floor,
+            # decoder iterations of the encoder phase whose result was discarded
+            "discarded_iter": 0 if keep else self.it - warm_state[3],
         }
 
     # ------------------------------------------------------------ decoder phase
@@ -434,8 +459,9 @@ class _Fit:
                 refresh()
             cache["used"] += 1
             rows = self._rows(n_cache, self.batch)
-            ks = self.sample_steps(self.batch)
-            self.dm_step(*self._step_slices(cache["path"], cache["noise"], rows, ks), ks)
+            ks = self.sample_steps(self.batch, self.step_probs)
+            path, noise = cache["path"], cache["noise"]
+            self.dm_step(self.grid, *self._step_slices(self.grid, path, noise, rows, ks), ks)
 
         self.run_decoder(n_iters, step, "decoder", early_stopping)
 
@@ -562,7 +588,7 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
                 n_warm = int(round(self.warmup_fraction * max_iter))
                 run.run_decoder(n_warm, run.dsm_step, "warmup", False)
                 info.update(run.run_encoder_phase(max_iter))
-                left = max_iter - run.it
+                left = max_iter - run.it + info["discarded_iter"]
                 if run.h is None:
                     run.run_decoder(left, run.dsm_step, "decoder", self.early_stopping)
                 else:
