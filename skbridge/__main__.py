@@ -43,6 +43,9 @@ def demo(max_iter: int = 2000, seed: int = 0) -> None:
                 f"  encoder trained {model.encoder_stopped_iter_} steps, improved on the "
                 f"reference: {model.encoder_improved_}"
             )
+            if not model.encoder_improved_:
+                print("  (the reference already carries the data to the prior here: SBVAE kept it")
+                print("   and finished as a ScoreSDE with the same number of DSM steps)")
         print("  first samples:\n" + np.array2string(S[:3], precision=3))
 
 
