@@ -74,6 +74,12 @@ class Progress:
         else:
             print(text, file=sys.stderr)
 
+    def extend(self, n: int):
+        """Grow the bar's total (an SBVAE whose encoder phase was discarded runs longer)."""
+        if self.bar is not None and n:
+            self.bar.total += n
+            self.bar.refresh()
+
     def close(self):
         if self.bar is not None:
             self.bar.close()

@@ -589,6 +589,7 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
                 run.run_decoder(n_warm, run.dsm_step, "warmup", False)
                 info.update(run.run_encoder_phase(max_iter))
                 left = max_iter - run.it + info["discarded_iter"]
+                run.progress.extend(info["discarded_iter"])
                 if run.h is None:
                     run.run_decoder(left, run.dsm_step, "decoder", self.early_stopping)
                 else:
