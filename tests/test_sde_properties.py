@@ -21,6 +21,20 @@ import math
 import numpy as np
 import pytest
 import torch
+from _gaussian import (  # tests/ is on sys.path (pytest's default "prepend" import mode)
+    LinearDrift,
+    Schedule,
+    chain_kl,
+    continuous_moments,
+    decoder_law,
+    discrete_pl_dm,
+    euler_moments,
+    exact_reverse_decoder,
+    expected_chain_elbo,
+    gauss_entropy,
+    gauss_kl,
+    gauss_logpdf,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -43,37 +57,6 @@ from skbridge.sde import (
     prior_loss_surrogate,
     time_grid,
 )
-
-try:  # tests/ imported as a package
-    from ._gaussian import (
-        LinearDrift,
-        Schedule,
-        chain_kl,
-        continuous_moments,
-        decoder_law,
-        discrete_pl_dm,
-        euler_moments,
-        exact_reverse_decoder,
-        expected_chain_elbo,
-        gauss_entropy,
-        gauss_kl,
-        gauss_logpdf,
-    )
-except ImportError:  # tests/ on sys.path (pytest's default rootdir-relative import)
-    from _gaussian import (
-        LinearDrift,
-        Schedule,
-        chain_kl,
-        continuous_moments,
-        decoder_law,
-        discrete_pl_dm,
-        euler_moments,
-        exact_reverse_decoder,
-        expected_chain_elbo,
-        gauss_entropy,
-        gauss_kl,
-        gauss_logpdf,
-    )
 
 F64 = torch.float64
 Z = 5.0  # Monte Carlo tolerance, in standard errors
