@@ -194,6 +194,7 @@ def test_warm_start_continues(data):
     w0 = model.decoder_.net.net[0].weight.clone()
     model.fit(X)
     assert model.n_iter_ == 2 * FAST["max_iter"]
+    assert model.history_[-1]["iteration"] == model.n_iter_
     assert len(model.history_) > 1
     assert not np.allclose(w0.numpy(), model.decoder_.net.net[0].weight.numpy())
     cold = clone(model).set_params(warm_start=False).fit(X)
@@ -295,7 +296,8 @@ def test_non_finite_loss_names_iteration_and_keeps_previous_model(cls, data):
 
 def test_invalid_parameters_rejected(data):
     X, _ = data
-    for params in [dict(sde="ve"), dict(n_steps=0), dict(elbo_form="x"), dict(max_iter=-1)]:
+    bad = [dict(sde="ve"), dict(n_steps=0), dict(elbo_form="x"), dict(max_iter=-1)]
+    for params in bad + [dict(beta_min=2.0, beta_max=1.0)]:
         with pytest.raises(ValueError):
             make(ScoreSDE, **params).fit(X)
     with pytest.raises(ValueError):

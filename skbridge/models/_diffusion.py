@@ -533,8 +533,6 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         )
         X = np.asarray(X, dtype=np.float64)
         mode = self._encoder_mode()
-        if self.sde == "vp" and self.beta_max < self.beta_min:
-            raise ValueError(f"beta_max={self.beta_max} must be >= beta_min={self.beta_min}")
         dev = resolve_device(self.device)
         rng = np.random.RandomState(seed_from(self.random_state))
         seeds = rng.randint(0, 2**31 - 1, size=4)
@@ -605,7 +603,10 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         self.sde_ = sde
         self.encoder_ = encoder
         self.decoder_ = decoder
-        self.n_iter_ = run.it + (getattr(self, "n_iter_", 0) if warm else 0)
+        done_before = self.n_iter_ if warm else 0
+        for entry in run.history:  # iterations count across warm-started fits
+            entry["iteration"] += done_before
+        self.n_iter_ = run.it + done_before
         self.history_ = (list(self.history_) if warm else []) + run.history
         self.encoder_stopped_iter_ = info["encoder_stopped_iter"]
         self.encoder_best_iter_ = info["encoder_best_iter"]
