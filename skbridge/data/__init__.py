@@ -1,6 +1,6 @@
-"""Modality codecs (user data <-> tensors) and offline datasets."""
+"""Modality codecs (user data <-> model vectors) and offline datasets."""
 
-from ._array import ArrayCodec
 from ._datasets import make_gaussian_mixture, make_two_moons
+from ._tabular import TabularCodec
 
-__all__ = ["ArrayCodec", "make_gaussian_mixture", "make_two_moons"]
+__all__ = ["TabularCodec", "make_gaussian_mixture", "make_two_moons"]

@@ -8,7 +8,6 @@ encoder; everything else (validation, standardisation, the decoder, the time gri
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 import time
 import warnings
@@ -16,21 +15,11 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .._base import (
-    Progress,
-    TorchStateMixin,
-    TrainingError,
-    as_numpy,
-    resolve_device,
-    seed_from,
-    torch_generator,
-)
-from ..data._array import ArrayCodec
+from .._base import Progress, TrainingError, as_numpy, resolve_device, seed_from, torch_generator
 from ..nets import DriftMLP
 from ..sde import (
     ELBO_FORMS,
@@ -49,6 +38,7 @@ from ..sde import (
     time_grid,
 )
 from ..sde._simulate import _bcast
+from ._base import GeneratorEstimator, dequantize, row_generators
 
 __all__ = ["DiffusionEstimator"]
 
@@ -59,22 +49,26 @@ _LATENTS = 1024  # encoded validation latents (several paths per row) for the pr
 _CACHE_FLOATS = 2**26  # at most 256 MB of cached float32 encoder paths
 
 
-def _row_noise(rows: np.ndarray, seed: int, S: int, K: int, dtype, device) -> torch.Tensor:
-    """Encoder noise for scoring, drawn per row from a seed that hashes the row's values.
+def _row_noise(rows: np.ndarray, seed: int, S: int, K: int, d: int, uniforms: bool, device):
+    """Encoder noise (and dequantisation uniforms) for scoring, drawn per row from a hash.
 
-    ``rows`` are the standardised float32 rows, so a row's score does not depend on the
-    other rows passed with it, their order, the chunking, or the units of the features
-    (only float32 rounding remains). Shape ``(K, S * n, d)``, path-major like
-    ``z.repeat(S, 1)``.
+    ``rows`` are the packed float32 rows, so a row's score does not depend on the other
+    rows passed with it, their order, the chunking, or the units of the features (only
+    float32 rounding remains). Returns the noise of shape ``(K, S * n, d)``, path-major like
+    ``z.repeat(S, 1)``, and the uniforms ``(S * n, d)`` (or None).
     """
-    n, d = rows.shape
+    n = rows.shape[0]
     noise = np.empty((S, K, n, d), dtype=np.float32)
-    for i, row in enumerate(rows):
-        digest = hashlib.blake2b(row.tobytes(), digest_size=8).digest()
-        rng = np.random.default_rng([seed, int.from_bytes(digest, "little")])
+    unif = np.empty((S, n, d), dtype=np.float32) if uniforms else None
+    for i, rng in enumerate(row_generators(rows, seed)):
         noise[:, :, i, :] = rng.standard_normal((S, K, d), dtype=np.float32)
+        if uniforms:
+            unif[:, i, :] = rng.random((S, d), dtype=np.float32)
     noise = noise.transpose(1, 0, 2, 3).reshape(K, S * n, d)
-    return torch.from_numpy(np.ascontiguousarray(noise)).to(device=device, dtype=dtype)
+    noise = torch.from_numpy(np.ascontiguousarray(noise)).to(device)
+    if uniforms:
+        unif = torch.from_numpy(unif.reshape(S * n, d)).to(device)
+    return noise, unif
 
 
 class _NoiseDecoder(nn.Module):
@@ -97,15 +91,21 @@ class _NoiseDecoder(nn.Module):
 class _Fit:
     """One training run. Works on its own copies; the estimator adopts them only on success."""
 
-    def __init__(self, est, sde, grid, encoder, decoder, x_train, x_val, seeds, log_det):
+    def __init__(self, est, sde, grid, encoder, decoder, codec, x_train, x_val, val_offset, seeds):
         self.est, self.sde, self.grid = est, sde, grid
         self.K = grid.numel() - 1
         self.encoder, self.decoder = encoder, decoder
-        self.x_train, self.x_val = x_train, x_val
-        self.log_det = log_det
+        self.codec = codec
+        self.x_train = x_train  # packed rows (see TabularCodec.encode), dequantised per batch
         self.dev = x_train.device
         self.gen = torch_generator(seeds[0], self.dev)
         self.val_seed = int(seeds[1])
+        # validation rows: one fixed dequantised draw, so the monitored -ELBO is comparable
+        x_val = x_val[:_VAL_ROWS]
+        self.x_val, self.val_log_q = dequantize(
+            codec, x_val, generator=torch_generator(self.val_seed + 3, self.dev)
+        )
+        self.val_offset = float(np.mean(val_offset[: x_val.shape[0]]))
         self.dec_opt = torch.optim.Adam(decoder.parameters(), lr=est.learning_rate)
         # exponential moving average of the decoder's weights: what is monitored and kept
         self.ema = copy.deepcopy(decoder).requires_grad_(False)
@@ -180,7 +180,10 @@ class _Fit:
         return torch.randint(0, n_rows, (size,), generator=self.gen, device=self.dev)
 
     def _train_batch(self):
-        return self.x_train[self._rows(self.x_train.shape[0], self.batch)]
+        return self.dequantize(self.x_train[self._rows(self.x_train.shape[0], self.batch)])
+
+    def dequantize(self, P):
+        return dequantize(self.codec, P, generator=self.gen)[0]
 
     # ------------------------------------------------------------ decoder steps
     def _decoder_update(self, loss):
@@ -225,11 +228,10 @@ class _Fit:
 
     # --------------------------------------------------------------- monitoring
     def val_neg_elbo(self):
-        x = self.x_val[:_VAL_ROWS]
         gen = torch_generator(self.val_seed, self.dev)
         with torch.no_grad():
-            elbo = chain_elbo(self.sde, self.h, self.ema, x, self.grid, generator=gen)
-        return -float(elbo.mean()) - self.log_det
+            elbo = chain_elbo(self.sde, self.h, self.ema, self.x_val, self.grid, generator=gen)
+        return -float((elbo - self.val_log_q).mean()) - self.val_offset
 
     def record(self, phase, **extra):
         entry = {
@@ -276,7 +278,7 @@ class _Fit:
 
     # ------------------------------------------------------------ encoder phase
     def prior_mismatch(self, prior_draws, gen_seed):
-        x = self.x_val[:_VAL_ROWS]
+        x = self.x_val
         x = x.repeat(max(1, _LATENTS // x.shape[0]), *([1] * (x.dim() - 1)))
         gen = torch_generator(gen_seed, self.dev)
         with torch.no_grad():
@@ -334,10 +336,10 @@ class _Fit:
         """Alternate encoder and decoder steps; interrupt on the prior-mismatch statistic."""
         est, sde = self.est, self.sde
         mode = est.encoder
-        d = self.x_train[0].numel()
-        n_val = self.x_val[:_VAL_ROWS].shape[0]
+        d = self.x_val[0].numel()
+        n_val = self.x_val.shape[0]
         n_lat = n_val * max(1, _LATENTS // n_val)
-        event = tuple(self.x_train.shape[1:])
+        event = tuple(self.x_val.shape[1:])
         pg = torch_generator(self.val_seed + 1, self.dev)
         prior_a = sde.prior_sample((2 * _LATENTS, *event), generator=pg, device=self.dev)
         # noise floor: spread of the unbiased MMD between independent prior draws of the
@@ -435,7 +437,7 @@ class _Fit:
     def run_cached_drift_matching(self, n_iters, early_stopping):
         """Drift matching on cached paths of the frozen encoder, refreshed once consumed."""
         x = self.x_train
-        per_row = (self.K + 1) * x[0].numel() * 2
+        per_row = (self.K + 1) * self.x_val[0].numel() * 2
         n_cache = max(1, min(x.shape[0], _CACHE_FLOATS // per_row))
         cache = {}
 
@@ -447,7 +449,7 @@ class _Fit:
             )
             with torch.no_grad():
                 path, noise = encoder_chain(
-                    self.sde, self.encoder, x[rows], self.grid, generator=self.gen
+                    self.sde, self.encoder, self.dequantize(x[rows]), self.grid, generator=self.gen
                 )
             cache["path"], cache["noise"] = path.transpose(0, 1), noise.transpose(0, 1)
             cache["used"] = 0
@@ -466,12 +468,13 @@ class _Fit:
         self.run_decoder(n_iters, step, "decoder", early_stopping)
 
 
-class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
+class DiffusionEstimator(GeneratorEstimator):
     """Base class of the diffusion generators (not public: use SBVAE or ScoreSDE)."""
 
     _torch_attributes = ("encoder_", "decoder_")
 
     _parameter_constraints: dict = {
+        **GeneratorEstimator._parameter_constraints,
         "sde": [StrOptions(set(REFERENCE_SDES))],
         "beta_min": [Interval(Real, 0, None, closed="neither")],
         "beta_max": [Interval(Real, 0, None, closed="neither")],
@@ -490,10 +493,6 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "warm_start": ["boolean"],
-        "device": [str, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     # what the subclass does with the encoder: "frozen", "interrupt" or "joint"
@@ -501,52 +500,25 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         return "frozen"
 
     # ----------------------------------------------------------------- fitting
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Fit the generator to the rows of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (numeric, finite, at least 2 rows).
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        saved = dict(self.__dict__)
-        try:
-            return self._fit(X)
-        except BaseException:
-            # a failed fit leaves a previously fitted model exactly as it was
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
-
     def _fit(self, X):
         warm = bool(self.warm_start) and hasattr(self, "decoder_")
-        X = validate_data(
-            self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, reset=not warm
-        )
-        X = np.asarray(X, dtype=np.float64)
+        codec, P, offset = self._encode_fit(X, warm)
         mode = self._encoder_mode()
         dev = resolve_device(self.device)
         rng = np.random.RandomState(seed_from(self.random_state))
         seeds = rng.randint(0, 2**31 - 1, size=4)
 
-        codec = self.codec_ if warm else ArrayCodec().fit(X)
-        Z = torch.as_tensor(codec.transform(X), dtype=torch.float32, device=dev)
-        n, d = Z.shape
+        Z = torch.as_tensor(P, dtype=torch.float32, device=dev)
+        n, d = Z.shape[0], codec.n_latent_
         n_val = int(round(self.validation_fraction * n))
         needs_val = self.early_stopping or mode != "frozen"
         if needs_val and n_val >= 2 and n - n_val >= 2:
-            perm = torch.as_tensor(rng.permutation(n), device=dev)
+            perm = rng.permutation(n)
             x_val, x_train = Z[perm[:n_val]], Z[perm[n_val:]]
+            val_offset = offset[perm[:n_val]]
         else:  # too few rows to hold some out: monitor on the training rows
             x_train = x_val = Z
+            val_offset = offset
 
         sde = make_reference_sde(
             self.sde, beta_min=self.beta_min, beta_max=self.beta_max, sigma=self.sigma, T=self.T
@@ -565,7 +537,7 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
             encoder, decoder = encoder.to(dev), decoder.to(dev)
         encoder_was_trained = warm and getattr(self, "_encoder_kept", False)
 
-        run = _Fit(self, sde, grid, encoder, decoder, x_train, x_val, seeds, codec.log_det_)
+        run = _Fit(self, sde, grid, encoder, decoder, codec, x_train, x_val, val_offset, seeds)
         if encoder_was_trained:
             run.h = encoder
         info = {
@@ -625,116 +597,70 @@ class DiffusionEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
     def _grid(self):
         return time_grid(self.T, self.n_steps, device=self.device_, dtype=torch.float32)
 
-    def sample(self, n_samples=1, random_state=None):
-        """Draw new rows from the fitted generator.
-
-        Reverse Euler–Maruyama from :math:`X_T \\sim \\pi` over ``n_steps`` steps
-        (``sampler="sde"``), or the probability-flow ODE (``sampler="ode"``).
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of rows to generate.
-        random_state : int, RandomState instance or None, default=None
-            Seeds this call only (like ``KernelDensity.sample``); the estimator's own state
-            is not used or changed, so ``sample(random_state=0)`` is reproducible.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-        gen = torch_generator(seed_from(random_state), self.device_)
+    def _generate(self, n, gen):
+        """Reverse Euler–Maruyama from :math:`X_T \\sim \\pi` over ``n_steps`` steps
+        (``sampler="sde"``), or the probability-flow ODE (``sampler="ode"``)."""
         grid = self._grid()
         out = []
-        with torch.inference_mode():
-            for start in range(0, int(n_samples), _SAMPLE_CHUNK):
-                m = min(_SAMPLE_CHUNK, int(n_samples) - start)
-                z = self.sde_.prior_sample(
-                    (m, self.n_features_in_), generator=gen, device=self.device_
-                )
-                if self.sampler == "ode":
-                    x = probability_flow(self.sde_, self._h(), self.decoder_, z, grid)
-                else:
-                    x = decoder_chain(self.sde_, self.decoder_, z, grid, generator=gen)
-                out.append(as_numpy(x))
-        return self.codec_.inverse_transform(np.concatenate(out))
+        for start in range(0, n, _SAMPLE_CHUNK):
+            m = min(_SAMPLE_CHUNK, n - start)
+            z = self.sde_.prior_sample(
+                (m, self.codec_.n_latent_), generator=gen, device=self.device_
+            )
+            if self.sampler == "ode":
+                x = probability_flow(self.sde_, self._h(), self.decoder_, z, grid)
+            else:
+                x = decoder_chain(self.sde_, self.decoder_, z, grid, generator=gen)
+            out.append(x)
+        return torch.cat(out)
 
-    def score_samples(self, X):
-        """Per-row chain ELBO, a lower bound on the log-density, in nats and the user's units.
-
-        The ELBO of the ``n_steps``-step decoder chain (SPEC.md §2), averaged over
-        ``n_elbo_samples`` encoder paths per row, plus the log-Jacobian of the internal
-        standardisation. Deterministic for a fitted model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        Z = torch.as_tensor(
-            self.codec_.transform(np.asarray(X, dtype=np.float64)),
-            dtype=torch.float32,
-            device=self.device_,
-        )
+    def _log_density(self, P):
+        """Chain ELBO of the ``n_steps``-step decoder chain (SPEC.md §2), averaged over
+        ``n_elbo_samples`` encoder paths (and dequantisation draws) per row."""
         grid = self._grid()
         K, S = grid.numel() - 1, int(self.n_elbo_samples)
+        d = self.codec_.n_latent_
+        discrete = self.codec_.has_discrete_
         gen = torch_generator(self._score_seed, self.device_)  # Hutchinson probes only
         out = []
         chunk = max(1, _SCORE_CHUNK // S)
         with torch.no_grad():
-            for start in range(0, Z.shape[0], chunk):
-                z = Z[start : start + chunk]
-                rows = z.reshape(z.shape[0], -1).cpu().numpy()
-                noise = _row_noise(rows, self._score_seed, S, K, z.dtype, z.device)
-                rep = z.repeat(S, *([1] * (z.dim() - 1)))
+            for start in range(0, P.shape[0], chunk):
+                p = P[start : start + chunk]
+                noise, unif = _row_noise(
+                    p.cpu().numpy(), self._score_seed, S, K, d, discrete, p.device
+                )
+                rep = p.repeat(S, 1)
+                v, log_q = dequantize(self.codec_, rep, u=unif)
                 elbo = chain_elbo(
                     self.sde_,
                     self._h(),
                     self.decoder_,
-                    rep,
+                    v,
                     grid,
                     form=self.elbo_form,
                     generator=gen,
                     noise=noise,
                 )
-                out.append(as_numpy(elbo.reshape(S, -1).mean(0)))
-        return np.concatenate(out) + self.codec_.log_det_
-
-    def score(self, X, y=None):
-        """Mean per-row ELBO (nats, user's units): comparable across folds of any size."""
-        return float(np.mean(self.score_samples(X)))
+                out.append(as_numpy((elbo - log_q).reshape(S, -1).mean(0)))
+        return np.concatenate(out)
 
     def diagnostics(self, X):
         """Plug-in diagnostics on ``X``: ``{"neg_elbo", "prior_term", "drift_term"}`` (nats).
 
         ``prior_term`` estimates :math:`H(\\mu) + \\mathrm{PL}` and ``drift_term`` the rest of
         :math:`-\\mathrm{ELBO}` (SPEC.md §2). They are first-order accurate in the decoder's
-        error and are **not** bounds: ``drift_term`` can come out negative.
+        error and are **not** bounds: ``drift_term`` can come out negative. With discrete
+        columns, ``prior_term`` is evaluated at one dequantisation draw per row.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        Z = torch.as_tensor(
-            self.codec_.transform(np.asarray(X, np.float64)),
-            dtype=torch.float32,
-            device=self.device_,
-        )
+        P, offset = self._encode(X)
+        P = torch.as_tensor(P, dtype=torch.float32, device=self.device_)
         gen = torch_generator(self._score_seed, self.device_)
-        neg_elbo = -float(np.mean(self.score_samples(X)))
+        v, log_q = dequantize(self.codec_, P, generator=gen)
+        neg_elbo = -float(np.mean(self._log_density(P) + offset))
         prior = float(
-            plugin_diagnostics(self.sde_, self._h(), self.decoder_, Z, self._grid(), generator=gen)
+            plugin_diagnostics(self.sde_, self._h(), self.decoder_, v, self._grid(), generator=gen)
         )
-        prior -= self.codec_.log_det_
+        prior += float(log_q.mean()) - float(np.mean(offset))
         return {"neg_elbo": neg_elbo, "prior_term": prior, "drift_term": neg_elbo - prior}
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags

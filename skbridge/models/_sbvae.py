@@ -68,7 +68,7 @@ class SBVAE(DiffusionEstimator):
         Relative improvement of the prior mismatch that counts as progress.
     encoder_n_iter_no_change : int, default=3
         Checks without progress before the encoder is interrupted.
-    sde, beta_min, beta_max, sigma, T, n_steps, hidden_layer_sizes, max_iter, batch_size, \
+    data, sde, beta_min, beta_max, sigma, T, n_steps, hidden_layer_sizes, max_iter, batch_size, \
 learning_rate, ema_decay, sampler, n_elbo_samples, elbo_form, early_stopping, validation_fraction, \
 n_iter_no_change, tol, warm_start, device, random_state, verbose
         As in :class:`ScoreSDE`. ``max_iter`` counts decoder steps in all phases;
@@ -135,6 +135,7 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         validation_interval=10,
         encoder_tol=0.02,
         encoder_n_iter_no_change=3,
+        data="auto",
         sde="vp",
         beta_min=0.1,
         beta_max=20.0,
@@ -169,6 +170,7 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         self.validation_interval = validation_interval
         self.encoder_tol = encoder_tol
         self.encoder_n_iter_no_change = encoder_n_iter_no_change
+        self.data = data
         self.sde = sde
         self.beta_min = beta_min
         self.beta_max = beta_max

@@ -17,6 +17,10 @@ class ScoreSDE(DiffusionEstimator):
 
     Parameters
     ----------
+    data : "auto", "tabular" or a codec, default="auto"
+        How user data becomes model vectors. ``"auto"`` (and ``"tabular"``) use a default
+        :class:`~skbridge.data.TabularCodec` for arrays and DataFrames; pass
+        ``TabularCodec(numeric="quantile", max_categories=...)`` to change its options.
     sde : {"vp", "brownian"}, default="vp"
         Reference SDE: variance-preserving with linear :math:`\beta(t)` or Brownian with
         constant ``sigma``.
@@ -94,6 +98,7 @@ class ScoreSDE(DiffusionEstimator):
     def __init__(
         self,
         *,
+        data="auto",
         sde="vp",
         beta_min=0.1,
         beta_max=20.0,
@@ -117,6 +122,7 @@ class ScoreSDE(DiffusionEstimator):
         random_state=None,
         verbose=0,
     ):
+        self.data = data
         self.sde = sde
         self.beta_min = beta_min
         self.beta_max = beta_max

@@ -1,0 +1,437 @@
+r"""The tabular codec: a table of numeric, integer and categorical columns <-> a float matrix.
+
+Every generator in skbridge models a continuous vector :math:`v \in \mathbb R^d`. The codec
+maps each row of the user's table to such a vector and back, and keeps what is needed for
+``score_samples`` to be a log-likelihood (or its lower bound) *in the user's units*:
+
+* **float columns** are standardised (or, with ``numeric="quantile"``, mapped through a
+  piecewise-linear quantile-normal transform). The log-Jacobian of the map is added to the
+  score, so the score is a log-density in the column's own units (rescaling a column by
+  ``c`` shifts the score by :math:`-\log|c|`).
+* **integer columns** are discrete: value ``k`` owns the interval that the same map sends
+  ``[k - 1/2, k + 1/2]`` to, and the model sees a uniform draw from it (uniform
+  dequantisation). Decoding maps back, rounds and clips to the training range.
+* **categorical, boolean and string columns** are one-hot in a continuous relaxation: the
+  model sees :math:`v` with the hot coordinate :math:`v_c \sim N(\mu, s^2)` and the others
+  :math:`v_j \sim N(0, s^2)` truncated below :math:`v_c` (argmax dequantisation, Hoogeboom et
+  al., 2021), so ``argmax`` decodes every draw to its category exactly.
+
+For the discrete parts the bound is
+:math:`\log P(x) \ge \mathbb E_{q(v|x)}[\log p(v) - \log q(v|x)]`, valid because each draw of
+:math:`q(\cdot|x)` decodes to :math:`x`: the models add :math:`-\log q(v|x)`, returned by
+:meth:`TabularCodec.perturb`, to the log-density of :math:`v`. Scores of mixed tables are
+then log-densities in the float columns times probabilities of the discrete ones.
+
+Fitted state is plain numpy; :meth:`TabularCodec.perturb` is the only torch code (it runs on
+every training batch, on the model's device).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral
+
+import numpy as np
+import torch
+from scipy.special import ndtri
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+__all__ = ["TabularCodec"]
+
+_HOT_MEAN = 1.0  # mean of the hot coordinate of a relaxed one-hot block
+_HOT_STD = 0.25  # std of every coordinate of the block (the others are N(0, s^2) truncated)
+_OTHER = "__other__"
+
+
+def _is_frame(X) -> bool:
+    return hasattr(X, "iloc") and hasattr(X, "columns") and hasattr(X, "dtypes")
+
+
+def _quantile_knots(x: np.ndarray, n_quantiles: int):
+    """Knots ``(xk, zk)`` of a monotone piecewise-linear map from ``x`` to N(0, 1) scores."""
+    n = x.shape[0]
+    levels = np.linspace(0.0, 1.0, min(n_quantiles, n))
+    xk = np.quantile(x, levels)
+    xk, first = np.unique(xk, return_index=True)
+    # the level of a repeated knot (a tie in the data) is the middle of its levels
+    last = np.r_[first[1:] - 1, levels.size - 1]
+    lev = 0.5 * (levels[first] + levels[last])
+    eps = 0.5 / n
+    zk = ndtri(np.clip(lev, eps, 1.0 - eps))
+    return xk, zk
+
+
+def _pl_forward(x, xk, zk):
+    """Piecewise-linear map with linear extension beyond the end knots, and its log-slope."""
+    slopes = np.diff(zk) / np.diff(xk)
+    seg = np.clip(np.searchsorted(xk, x, side="right") - 1, 0, slopes.size - 1)
+    z = zk[seg] + slopes[seg] * (x - xk[seg])
+    return z, np.log(slopes[seg])
+
+
+def _pl_inverse(z, xk, zk):
+    slopes = np.diff(zk) / np.diff(xk)
+    seg = np.clip(np.searchsorted(zk, z, side="right") - 1, 0, slopes.size - 1)
+    return xk[seg] + (z - zk[seg]) / slopes[seg]
+
+
+class _Column:
+    """What the codec learned about one column."""
+
+    def __init__(self, name, kind, dtype):
+        self.name, self.kind, self.dtype = name, kind, dtype
+
+
+class TabularCodec(BaseEstimator):
+    """Encode a table (DataFrame or 2-D numeric array) for the generators, and decode samples.
+
+    Parameters
+    ----------
+    numeric : {"standard", "quantile"}, default="standard"
+        Map of the float and integer columns: per-column standardisation, or a
+        piecewise-linear quantile-normal map (``n_quantiles`` knots) that makes skewed and
+        heavy-tailed columns roughly Gaussian. Both keep their log-Jacobian for the scores.
+    n_quantiles : int, default=1000
+        Knots of the quantile map.
+    max_categories : int, default=50
+        A categorical column with more categories keeps its ``max_categories - 1`` most
+        frequent ones and pools the rest into one "other" category (with a warning). A
+        sampled "other" becomes one of the pooled categories drawn with its training
+        frequency, and a pooled category's score includes the log of that frequency.
+
+    Attributes
+    ----------
+    n_latent_ : int
+        Dimension ``d`` of the vectors the model sees.
+    columns_ : list
+        Column labels (``range(n)`` for arrays).
+    kinds_ : dict
+        ``{column: "float" | "integer" | "categorical" | "constant"}``.
+    categories_ : dict
+        ``{column: list of categories}`` for categorical columns, in one-hot order.
+    has_discrete_ : bool
+        Whether some column is integer or categorical (then ``perturb`` adds noise).
+    """
+
+    _parameter_constraints: dict = {
+        "numeric": [StrOptions({"standard", "quantile"})],
+        "n_quantiles": [Interval(Integral, 2, None, closed="left")],
+        "max_categories": [Interval(Integral, 2, None, closed="left")],
+    }
+
+    def __init__(self, numeric="standard", n_quantiles=1000, max_categories=50):
+        self.numeric = numeric
+        self.n_quantiles = n_quantiles
+        self.max_categories = max_categories
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X):
+        """Learn column kinds, scales and categories from the training table ``X``."""
+        self._validate_params()
+        self.is_frame_ = _is_frame(X)
+        if self.is_frame_:
+            cols = self._frame_columns(X, fitting=True)
+        else:
+            A = np.asarray(X, dtype=np.float64)
+            cols = [(j, A[:, j], "float", A.dtype) for j in range(A.shape[1])]
+        self.columns_ = [c[0] for c in cols]
+        self._cols = []
+        constant_numeric = []
+        pos = 0
+        for name, values, kind, dtype in cols:
+            col = _Column(name, kind, dtype)
+            if kind in ("float", "integer"):
+                x = np.asarray(values, dtype=np.float64)
+                if np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())):
+                    constant_numeric.append(name)
+                    continue
+                self._fit_numeric(col, x)
+                col.slice = slice(pos, pos + 1)
+                pos += 1
+            else:
+                self._fit_categorical(col, values)
+                if col.kind == "constant":
+                    col.slice = slice(pos, pos)
+                else:
+                    col.slice = slice(pos, pos + len(col.levels))
+                    pos += len(col.levels)
+            self._cols.append(col)
+        if constant_numeric:
+            raise ValueError(
+                f"column(s) {constant_numeric} are constant in the training data; a density "
+                "over a constant numeric column is degenerate. Drop them before the generator "
+                "(X.drop(columns=[...]) for a DataFrame, or "
+                "sklearn.feature_selection.VarianceThreshold() in a Pipeline)."
+            )
+        if pos == 0:
+            raise ValueError(
+                "every column of X is constant (a single category): there is nothing to model"
+            )
+        self.n_latent_ = pos
+        self.kinds_ = {c.name: c.kind for c in self._cols}
+        self.categories_ = {
+            c.name: list(c.categories) for c in self._cols if c.kind in ("categorical", "constant")
+        }
+        self.has_discrete_ = any(c.kind in ("integer", "categorical") for c in self._cols)
+        # packed layout: the d latent coordinates, then per integer column its interval width
+        self._int_cols = [c for c in self._cols if c.kind == "integer"]
+        self._cat_cols = [c for c in self._cols if c.kind == "categorical"]
+        self.n_packed_ = pos + len(self._int_cols)
+        return self
+
+    def _frame_columns(self, X, fitting):
+        import pandas as pd
+
+        names = list(X.columns)
+        if len(set(map(repr, names))) != len(names):
+            dup = sorted({repr(n) for n in names if names.count(n) > 1})
+            raise ValueError(
+                f"X has duplicated column names {dup}; rename them (each column needs its own "
+                "name to be restored in samples)."
+            )
+        bad = [n for n in names if X[n].isna().any()]
+        if bad:
+            counts = {n: int(X[n].isna().sum()) for n in bad}
+            raise ValueError(
+                f"column(s) {bad} contain missing values ({counts} rows). skbridge models "
+                "complete rows: impute first, e.g. make_pipeline(SimpleImputer().set_output("
+                "transform='pandas'), SBVAE()) for numeric columns (SimpleImputer("
+                "strategy='most_frequent') for categorical ones), or drop the rows with "
+                "X.dropna()."
+            )
+        out = []
+        for name in names:
+            s = X[name]
+            dt = s.dtype
+            if pd.api.types.is_bool_dtype(dt):
+                kind = "categorical"
+            elif pd.api.types.is_integer_dtype(dt):
+                kind = "integer"
+            elif pd.api.types.is_float_dtype(dt):
+                kind = "float"
+                if not np.isfinite(s.to_numpy(dtype=np.float64)).all():
+                    raise ValueError(f"column {name!r} contains infinite values")
+            elif (
+                isinstance(dt, pd.CategoricalDtype)
+                or pd.api.types.is_object_dtype(dt)
+                or (pd.api.types.is_string_dtype(dt))
+            ):
+                kind = "categorical"
+            else:
+                raise TypeError(
+                    f"column {name!r} has dtype {dt}, which skbridge cannot model; use float "
+                    "or integer columns for quantities and category, string, object or bool "
+                    "columns for categories (e.g. convert dates with "
+                    "X[col].astype('int64') or extract their parts)."
+                )
+            if not fitting:
+                expected = self._by_name[name].kind
+                numeric_now = kind in ("float", "integer")
+                numeric_then = expected in ("float", "integer")
+                if numeric_now != numeric_then:
+                    raise ValueError(
+                        f"column {name!r} was {'numeric' if numeric_then else 'categorical'} "
+                        f"in fit but has dtype {dt} now"
+                    )
+            out.append((name, s.to_numpy(), kind, dt))
+        return out
+
+    def _fit_numeric(self, col, x):
+        col.min, col.max = float(x.min()), float(x.max())
+        if col.kind == "integer":
+            col.min, col.max = int(x.min()), int(x.max())
+        if self.numeric == "quantile":
+            col.knots = _quantile_knots(x, int(self.n_quantiles))
+        else:
+            mean, std = x.mean(), x.std()
+            col.knots = (np.array([mean, mean + std]), np.array([0.0, 1.0]))
+
+    def _fit_categorical(self, col, values):
+        values = np.asarray(values, dtype=object)
+        uniq, counts = _unique_counts(values)
+        col.categories = uniq
+        col.pooled = {}
+        if len(uniq) == 1:
+            warnings.warn(
+                f"column {col.name!r} has a single category ({uniq[0]!r}); it is kept as a "
+                "constant column (every sample repeats it)",
+                UserWarning,
+                stacklevel=4,
+            )
+            col.kind = "constant"
+            col.levels = list(uniq)
+            return
+        cap = int(self.max_categories)
+        if len(uniq) > cap:
+            order = np.argsort(-counts, kind="stable")
+            keep, pool = order[: cap - 1], order[cap - 1 :]
+            warnings.warn(
+                f"column {col.name!r} has {len(uniq)} categories, more than max_categories="
+                f"{cap}: the {len(pool)} least frequent are pooled into one 'other' category "
+                "(sampled with their training frequencies). Raise max_categories to model "
+                "them separately.",
+                UserWarning,
+                stacklevel=4,
+            )
+            total = counts[pool].sum()
+            col.pooled = {uniq[i]: counts[i] / total for i in pool}
+            col.levels = [uniq[i] for i in sorted(keep)] + [_OTHER]
+        else:
+            col.levels = list(uniq)
+        col.index = {v: i for i, v in enumerate(col.levels)}
+
+    @property
+    def _by_name(self):
+        return {c.name: c for c in self._cols}
+
+    # ----------------------------------------------------------------- encoding
+    def _columns_of(self, X):
+        if self.is_frame_:
+            if not _is_frame(X):
+                import pandas as pd
+
+                X = pd.DataFrame(np.asarray(X, dtype=object), columns=self.columns_)
+                X = X.infer_objects()
+            return {name: values for name, values, _, _ in self._frame_columns(X, False)}
+        A = np.asarray(X, dtype=np.float64)
+        return {j: A[:, j] for j in range(A.shape[1])}
+
+    def encode(self, X):
+        """Rows of ``X`` -> ``(P, offset)``.
+
+        ``P`` (n, ``n_packed_``) holds the latent coordinates (interval lower ends for
+        integer columns, the 0/1 one-hot for categorical ones) followed by the integer
+        columns' interval widths; :meth:`perturb` turns it into model inputs. ``offset``
+        (n,) is the per-row log-Jacobian of the float columns plus the log-frequency of
+        pooled categories: add it to a score of ``v`` to get a score in the user's units.
+        """
+        data = self._columns_of(X)
+        n = len(next(iter(data.values())))
+        P = np.zeros((n, self.n_packed_))
+        offset = np.zeros(n)
+        iw = self.n_latent_
+        for col in self._cols:
+            values = data[col.name]
+            if col.kind == "float":
+                z, log_slope = _pl_forward(np.asarray(values, np.float64), *col.knots)
+                P[:, col.slice.start] = z
+                offset += log_slope
+            elif col.kind == "integer":
+                x = np.asarray(values, dtype=np.float64)
+                lo, _ = _pl_forward(x - 0.5, *col.knots)
+                hi, _ = _pl_forward(x + 0.5, *col.knots)
+                P[:, col.slice.start] = lo
+                P[:, iw] = hi - lo
+                iw += 1
+            else:
+                values = np.asarray(values, dtype=object)
+                known = set(col.categories)
+                unseen = sorted({v for v in values if v not in known}, key=repr)
+                if unseen:
+                    raise ValueError(
+                        f"column {col.name!r} has categories not seen in fit: {unseen[:10]}; "
+                        f"known: {list(col.categories)[:20]}"
+                    )
+                if col.kind == "constant":
+                    continue
+                idx = np.empty(n, dtype=np.int64)
+                for i, v in enumerate(values):
+                    if v in col.pooled:
+                        idx[i] = len(col.levels) - 1
+                        offset[i] += math.log(col.pooled[v])
+                    else:
+                        idx[i] = col.index[v]
+                P[np.arange(n), col.slice.start + idx] = 1.0
+        return P, offset
+
+    def perturb(self, P: torch.Tensor, u: torch.Tensor):
+        r"""Dequantise packed rows: ``(v, log_q)`` with ``v`` (n, d) and :math:`\log q(v|x)` (n,).
+
+        ``u`` (n, d) are uniforms in (0, 1): fixing them fixes the draw (scores use noise
+        hashed from each row). Float columns pass through unchanged.
+        """
+        d = self.n_latent_
+        if not self.has_discrete_:
+            return P, torch.zeros(P.shape[0], dtype=P.dtype, device=P.device)
+        v = P[:, :d].clone()
+        log_q = torch.zeros(P.shape[0], dtype=torch.float64, device=P.device)
+        u = u.double().clamp(1e-7, 1 - 1e-7)
+        for k, col in enumerate(self._int_cols):
+            j = col.slice.start
+            width = P[:, d + k].double()
+            v[:, j] = (P[:, j].double() + u[:, j] * width).to(v.dtype)
+            log_q -= torch.log(width)
+        s, mu = _HOT_STD, _HOT_MEAN
+        for col in self._cat_cols:
+            block = P[:, col.slice]
+            ub = u[:, col.slice]
+            hot = block.argmax(1, keepdim=True)
+            u_hot = ub.gather(1, hot)
+            v_hot = mu + s * torch.special.ndtri(u_hot)
+            cap = torch.special.ndtr(v_hot / s)  # P(N(0, s^2) < v_hot)
+            vb = s * torch.special.ndtri((ub * cap).clamp_min(1e-300))
+            vb = vb.scatter(1, hot, v_hot)
+            v[:, col.slice] = vb.to(v.dtype)
+            # log q: N(v_hot; mu, s^2) times the others' N(0, s^2) truncated at v_hot
+            c = vb.shape[1]
+            log_norm = -0.5 * math.log(2 * math.pi) - math.log(s)
+            lq = -0.5 * ((v_hot - mu) / s) ** 2 + log_norm
+            others = -0.5 * (vb / s) ** 2 + log_norm
+            others = others.sum(1, keepdim=True) - (-0.5 * (v_hot / s) ** 2 + log_norm)
+            lq = lq + others - (c - 1) * torch.special.log_ndtr(v_hot / s)
+            log_q += lq[:, 0]
+        return v, log_q.to(P.dtype)
+
+    # ----------------------------------------------------------------- decoding
+    def decode(self, V, random_state=None):
+        """Model vectors (n, d) -> a table like the training one (DataFrame or ndarray)."""
+        V = np.asarray(V, dtype=np.float64)
+        rng = check_random_state(random_state)
+        n = V.shape[0]
+        if not self.is_frame_:
+            out = np.empty((n, len(self.columns_)))
+            for col in self._cols:
+                out[:, col.name] = _pl_inverse(V[:, col.slice.start], *col.knots)
+            return out
+        import pandas as pd
+
+        data = {}
+        for col in self._cols:
+            if col.kind in ("float", "integer"):
+                x = _pl_inverse(V[:, col.slice.start], *col.knots)
+                if col.kind == "integer":
+                    x = np.clip(np.rint(x), col.min, col.max)
+                data[col.name] = pd.Series(x).astype(col.dtype)
+                continue
+            if col.kind == "constant":
+                idx = np.zeros(n, dtype=np.int64)
+            else:
+                idx = V[:, col.slice].argmax(1)
+            values = np.empty(n, dtype=object)
+            values[:] = [col.levels[i] for i in idx]
+            if col.pooled:
+                other = values == _OTHER
+                if other.any():
+                    names = list(col.pooled)
+                    probs = np.array([col.pooled[k] for k in names])
+                    pick = rng.choice(len(names), size=int(other.sum()), p=probs / probs.sum())
+                    values[other] = [names[i] for i in pick]
+            data[col.name] = pd.Series(values).astype(col.dtype)
+        frame = pd.DataFrame(data)
+        return frame[self.columns_]
+
+
+def _unique_counts(values: np.ndarray):
+    """Categories in a stable order (sorted when comparable) and their counts."""
+    counts: dict = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    keys = list(counts)
+    try:
+        keys = sorted(keys)
+    except TypeError:
+        keys = sorted(keys, key=repr)
+    return keys, np.array([counts[k] for k in keys], dtype=np.int64)

@@ -1,0 +1,230 @@
+"""The tabular codec and the generators on DataFrames (numeric, integer, categorical columns)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import norm
+
+from skbridge import SBVAE, ScoreSDE
+from skbridge.data import TabularCodec
+
+pd = pytest.importorskip("pandas")
+
+FAST = dict(max_iter=60, n_steps=10, hidden_layer_sizes=(32, 32), batch_size=64, n_elbo_samples=2)
+SB_FAST = dict(FAST, encoder_min_iter=2, encoder_max_iter=4, validation_interval=2)
+
+
+def mixed_frame(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "height": rng.normal(170.0, 10.0, n),
+            "count": rng.poisson(3.0, n).astype("int64"),
+            "colour": pd.Categorical(rng.choice(["red", "green", "blue"], n, p=[0.5, 0.3, 0.2])),
+            "city": rng.choice(["Oslo", "Rome"], n).astype(object),
+            "member": rng.random(n) < 0.3,
+            "small": rng.normal(0.0, 1.0, n).astype("float32"),
+            "code": pd.Series(rng.integers(0, 4, n), dtype="Int64"),
+        }
+    )
+
+
+def perturbed(codec, P, seed=0):
+    P = torch.as_tensor(P, dtype=torch.float64)
+    u = torch.rand(P.shape[0], codec.n_latent_, generator=torch.Generator().manual_seed(seed))
+    return codec.perturb(P, u.double())
+
+
+# ---------------------------------------------------------------------------------- codec
+def test_codec_round_trip_through_any_dequantisation_draw():
+    X = mixed_frame()
+    codec = TabularCodec().fit(X)
+    P, _ = codec.encode(X)
+    for seed in range(3):
+        v, _ = perturbed(codec, P, seed)
+        back = codec.decode(v.numpy())
+        assert list(back.columns) == list(X.columns)
+        assert (back.dtypes == X.dtypes).all()
+        for col in ("count", "colour", "city", "member", "code"):
+            assert (back[col] == X[col]).all(), col
+        np.testing.assert_allclose(back["height"], X["height"], rtol=1e-10)
+        np.testing.assert_allclose(back["small"], X["small"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("numeric", ["standard", "quantile"])
+def test_float_log_jacobian_matches_finite_differences(numeric):
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.lognormal(size=500), "b": rng.normal(size=500)})
+    codec = TabularCodec(numeric=numeric, n_quantiles=50).fit(X)
+    Y = X.iloc[:40].copy()
+    P, offset = codec.encode(Y)
+    h = 1e-6
+    jac = 0.0
+    for col in ("a", "b"):
+        Yh = Y.copy()
+        Yh[col] = Yh[col] + h
+        Ph, _ = codec.encode(Yh)
+        j = list(X.columns).index(col)
+        jac = jac + np.log((Ph[:, j] - P[:, j]) / h)
+    np.testing.assert_allclose(offset, jac, atol=1e-4)
+    back = codec.decode(P)
+    np.testing.assert_allclose(back.to_numpy(), Y.to_numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_categorical_dequantisation_density_is_normalised():
+    # E_q[r(v) / q(v)] = P_r(argmax v = c) for any density r; with r the untruncated
+    # N(mu e_c, s^2 I) the right side is estimated independently by direct simulation.
+    X = pd.DataFrame({"c": ["a", "b", "c", "d"] * 5})
+    codec = TabularCodec().fit(X)
+    P, _ = codec.encode(X.iloc[[0]])
+    n = 200_000
+    v, log_q = perturbed(codec, np.repeat(P, n, 0), seed=3)
+    mu, s = 1.0, 0.25
+    mean = np.zeros(4)
+    mean[0] = mu
+    log_r = norm.logpdf(v.numpy(), mean, s).sum(1)
+    ratio = np.exp(log_r - log_q.numpy())
+    rng = np.random.default_rng(0)
+    direct = (rng.normal(mean, s, (n, 4)).argmax(1) == 0).mean()
+    se = np.sqrt(ratio.var() / n + direct * (1 - direct) / n)
+    assert abs(ratio.mean() - direct) < 4 * se + 1e-12
+    assert (v.numpy().argmax(1) == 0).all()
+
+
+def test_integer_interval_and_log_q():
+    X = pd.DataFrame({"k": np.arange(10), "x": np.linspace(0, 1, 10)})
+    codec = TabularCodec().fit(X)
+    P, _ = codec.encode(X)
+    v, log_q = perturbed(codec, P)
+    width = P[:, codec.n_latent_]
+    np.testing.assert_allclose(log_q.numpy(), -np.log(width), rtol=1e-6)
+    np.testing.assert_allclose(width, 1.0 / X["k"].std(ddof=0), rtol=1e-9)
+
+
+def test_high_cardinality_pools_rare_categories_and_samples_them_by_frequency():
+    values = [f"v{i}" for i in range(8)]
+    X = pd.DataFrame({"c": np.repeat(values, [40, 30, 20, 10, 4, 3, 2, 1]), "x": np.arange(110.0)})
+    with pytest.warns(UserWarning, match="max_categories=4"):
+        codec = TabularCodec(max_categories=4).fit(X)
+    assert codec.n_latent_ == 1 + 4
+    P, offset = codec.encode(X)
+    pooled = X["c"].isin(values[3:]).to_numpy()
+    total = 10 + 4 + 3 + 2 + 1
+    expected = np.log(
+        X["c"].map({v: c / total for v, c in zip(values[3:], [10, 4, 3, 2, 1], strict=True)})
+    )
+    np.testing.assert_allclose(offset[pooled] - offset[~pooled][0], expected[pooled])
+    V = np.zeros((4000, codec.n_latent_))
+    V[:, 3] = 1.0  # "c" is v0, v1, v2, other: rows with "other" hot decode to pooled ones
+    out = codec.decode(V, random_state=0)["c"].value_counts(normalize=True)
+    assert set(out.index) == set(values[3:])
+    assert abs(out["v3"] - 10 / total) < 4 * np.sqrt(0.5 * 0.5 / 4000)
+
+
+# ------------------------------------------------------------------------------ bad input
+def test_missing_values_name_the_columns_and_the_imputer():
+    X = mixed_frame(50)
+    X.loc[3, "height"] = np.nan
+    X.loc[5, "city"] = None
+    with pytest.raises(ValueError, match=r"\['height', 'city'\].*SimpleImputer"):
+        ScoreSDE(**FAST).fit(X)
+
+
+def test_unseen_category_at_score_time():
+    X = mixed_frame(100)
+    model = ScoreSDE(**FAST, random_state=0).fit(X)
+    Y = X.iloc[:5].copy()
+    Y["city"] = ["Oslo", "Paris", "Rome", "Oslo", "Oslo"]
+    with pytest.raises(ValueError, match=r"'city'.*not seen in fit.*Paris"):
+        model.score_samples(Y)
+
+
+def test_duplicated_columns_rejected():
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 3)), columns=["a", "b", "a"])
+    with pytest.raises(ValueError, match="duplicated column names"):
+        ScoreSDE(**FAST).fit(X)
+
+
+def test_unsupported_dtype_rejected_with_advice():
+    X = pd.DataFrame({"t": pd.date_range("2020-01-01", periods=20), "x": np.arange(20.0)})
+    with pytest.raises(TypeError, match="'t' has dtype datetime64"):
+        ScoreSDE(**FAST).fit(X)
+
+
+def test_constant_columns():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=60), "one": ["same"] * 60})
+    with pytest.warns(UserWarning, match="single category"):
+        model = ScoreSDE(**FAST, random_state=0).fit(X)
+    assert (model.sample(20, random_state=0)["one"] == "same").all()
+    with pytest.raises(ValueError, match="constant"), pytest.warns(UserWarning):
+        ScoreSDE(**FAST).fit(X.assign(k=3.0))
+    with pytest.raises(ValueError, match="every column"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ScoreSDE(**FAST).fit(X[["one"]])
+
+
+def test_type_change_at_score_time_rejected():
+    X = mixed_frame(100)
+    model = ScoreSDE(**FAST, random_state=0).fit(X)
+    Y = X.iloc[:5].copy()
+    Y["height"] = "tall"
+    with pytest.raises(ValueError, match="'height' was numeric"):
+        model.score_samples(Y)
+
+
+def test_string_array_error_points_to_dataframes():
+    X = np.array([["a", "1"], ["b", "2"], ["c", "3"]], dtype=object)
+    with pytest.raises(ValueError, match="DataFrame"):
+        ScoreSDE(**FAST).fit(X)
+
+
+# ----------------------------------------------------------------------------- estimators
+@pytest.mark.parametrize("cls,kw", [(ScoreSDE, FAST), (SBVAE, SB_FAST)])
+def test_dataframe_in_dataframe_out(cls, kw):
+    X = mixed_frame()
+    model = cls(**kw, random_state=0).fit(X)
+    assert list(model.feature_names_in_) == list(X.columns)
+    out = model.sample(200, random_state=1)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(X.columns) and (out.dtypes == X.dtypes).all()
+    assert set(out["colour"].unique()) <= set(X["colour"].cat.categories)
+    assert set(out["city"].unique()) <= {"Oslo", "Rome"}
+    assert out["count"].between(X["count"].min(), X["count"].max()).all()
+    assert list(out["colour"].cat.categories) == list(X["colour"].cat.categories)
+    scores = model.score_samples(X.iloc[:20])
+    assert scores.shape == (20,) and np.isfinite(scores).all()
+    # a row's score does not depend on the other rows scored with it
+    np.testing.assert_allclose(model.score_samples(X.iloc[[7]]), scores[[7]], rtol=1e-5)
+    # the same table as a numpy array of objects, by position (with sklearn's name warning)
+    with pytest.warns(UserWarning, match="feature names"):
+        again = model.score_samples(X.iloc[:20].to_numpy(dtype=object))
+    np.testing.assert_allclose(again, scores, rtol=1e-5)
+
+
+def test_rescaling_a_float_column_shifts_the_score_by_minus_log_c():
+    X = mixed_frame()
+    c = 1000.0
+    Xc = X.assign(height=X["height"] * c)
+    a = ScoreSDE(**FAST, random_state=0).fit(X).score_samples(X.iloc[:30])
+    b = ScoreSDE(**FAST, random_state=0).fit(Xc).score_samples(Xc.iloc[:30])
+    np.testing.assert_allclose(b - a, -np.log(c), atol=2e-3)
+
+
+def test_discrete_scores_are_log_probabilities_that_sum_to_at_most_one():
+    # a table of two discrete columns: exp(score) over all 3 x 4 cells is a lower bound on
+    # probabilities, so its sum is <= 1 (up to the Monte Carlo error of the ELBO estimate)
+    rng = np.random.default_rng(0)
+    n = 600
+    X = pd.DataFrame(
+        {"c": rng.choice(["a", "b", "c"], n, p=[0.6, 0.3, 0.1]), "k": rng.integers(0, 4, n)}
+    )
+    kw = dict(max_iter=1000, n_steps=50, hidden_layer_sizes=(64, 64), n_elbo_samples=8)
+    model = ScoreSDE(**kw, random_state=0).fit(X)
+    grid = pd.DataFrame([(c, k) for c in "abc" for k in range(4)], columns=["c", "k"])
+    total = np.exp(model.score_samples(grid)).sum()
+    # without the -log q(v|x) term the sum comes out about 4x larger (above 1)
+    assert 0.1 < total <= 1.02
