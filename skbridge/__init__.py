@@ -2,7 +2,8 @@
 
 from ._base import TrainingError
 from .models import SBVAE, ScoreSDE
+from .pipeline import sample_pipeline
 
 __version__ = "0.1.0"
 
-__all__ = ["SBVAE", "ScoreSDE", "TrainingError", "__version__"]
+__all__ = ["SBVAE", "ScoreSDE", "TrainingError", "__version__", "sample_pipeline"]
