@@ -1,6 +1,8 @@
 """The generators: one module per estimator."""
 
+from ._flow_matching import FlowMatching
 from ._sbvae import SBVAE
 from ._score_sde import ScoreSDE
+from ._vae import VAE
 
-__all__ = ["SBVAE", "ScoreSDE"]
+__all__ = ["SBVAE", "VAE", "FlowMatching", "ScoreSDE"]

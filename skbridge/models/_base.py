@@ -1,20 +1,27 @@
 """What every skbridge generator shares: input validation, the codec, fit safety, sample/score.
 
-A generator subclass implements three hooks on float tensors of model vectors ``v``:
+A generator subclass implements three hooks:
 
-* ``_fit_latent(P, offset, rng)``: train on packed rows ``P`` (see
-  :meth:`~skbridge.data.TabularCodec.encode`; ``self._perturb`` dequantises a batch);
+* ``_fit(X)``: validate and encode with ``self._encode_fit(X, warm)``, which gives the codec,
+  the packed rows ``P`` (see :meth:`~skbridge.data.TabularCodec.encode`) and the per-row
+  codec offsets; train on model vectors from :func:`dequantize` (a fresh draw per batch);
+  set the fitted attributes only at the end;
 * ``_generate(n, generator)``: ``n`` model vectors, a tensor of shape (n, d);
-* ``_log_density(P, seed)``: per-row log-density (or lower bound) of the dequantised rows,
-  with the dequantisation's ``-log q`` already subtracted (``self._perturb`` gives it).
+* ``_log_density(P)``: per-row log-density (or lower bound) of packed rows, with the
+  dequantisation's ``-log q(v|x)`` already included (the base adds the codec offset);
+  Monte Carlo noise drawn per row from :func:`row_generators`.
 
 The base turns user data into packed rows and back, adds the codec's log-Jacobian to the
-scores, and restores the estimator if a fit fails.
+scores, and restores the estimator if a fit fails. :class:`NetworkGenerator` adds the
+mini-batch training loop of the single-network baselines (VAE, FlowMatching).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import math
+import time
 from numbers import Integral
 
 import numpy as np
@@ -23,7 +30,14 @@ from sklearn.base import BaseEstimator, DensityMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._base import TorchStateMixin, resolve_device, seed_from, torch_generator
+from .._base import (
+    Progress,
+    TorchStateMixin,
+    TrainingError,
+    resolve_device,
+    seed_from,
+    torch_generator,
+)
 from ..data._tabular import TabularCodec, _is_frame
 
 __all__ = ["GeneratorEstimator", "dequantize", "row_generators"]
@@ -214,12 +228,6 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------------------- baselines
-import copy  # noqa: E402  (kept with the code that uses it: the header above is shared)
-import math  # noqa: E402
-import time  # noqa: E402
-
-from .._base import Progress, TrainingError  # noqa: E402
-
 _VAL_ROWS = 256  # validation rows whose log-likelihood is monitored
 
 
@@ -237,10 +245,13 @@ class NetworkGenerator(GeneratorEstimator):
       forked, seeded torch RNG, so the global RNG is never touched);
     * ``_loss(module, v, generator)``: the scalar training loss of a dequantised batch ``v``;
     * ``_validator(codec, P_val, seed)``: a callable ``module -> log-densities (n_val,)``
-      of the validation rows with noise fixed once (the codec offset is added here);
+      of the validation rows with noise fixed once (without the codec offset: ``_fit``
+      adds it, so ``history_`` is in the user's units);
     * ``_adopt(module)`` / ``_module()``: store the fitted module in the fitted attributes,
       and give it back for a warm start.
     """
+
+    _val_rows = _VAL_ROWS  # at most this many validation rows are monitored
 
     def _ema_decay(self) -> float:
         return 0.0
@@ -261,7 +272,7 @@ class NetworkGenerator(GeneratorEstimator):
             z_train = Z[torch.as_tensor(train_idx, device=dev)]
         else:  # nothing held out: the monitored likelihood is on training rows
             val_idx, z_train = np.arange(n), Z
-        val_idx = val_idx[:_VAL_ROWS]
+        val_idx = val_idx[: self._val_rows]
         val_rows = Z[torch.as_tensor(val_idx, device=dev)]
         val_offset = float(np.mean(offset[val_idx]))
         val_log_density = self._validator(codec, val_rows, int(seeds[1]))
