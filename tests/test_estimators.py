@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skbridge import SBVAE, ScoreSDE, TrainingError
+from skbridge import SBVAE, VAE, FlowMatching, ScoreSDE, TrainingError
 from skbridge.data import make_two_moons
 
 FAST = dict(max_iter=40, n_steps=10, hidden_layer_sizes=(16, 16), batch_size=64, n_elbo_samples=2)
@@ -135,13 +135,16 @@ def test_cross_val_score_compares_generators_on_the_same_folds(data):
         for name, est in [
             ("SBVAE", make(SBVAE)),
             ("ScoreSDE", make(ScoreSDE)),
+            ("VAE", VAE(max_iter=100, hidden_layer_sizes=(16,), random_state=0)),
+            ("FlowMatching", FlowMatching(max_iter=100, n_steps=10, random_state=0)),
             ("GaussianMixture", GaussianMixture(4, random_state=0)),
         ]
     }
     for name, s in scores.items():
         assert s.shape == (3,) and np.isfinite(s).all(), name
-    # all three are log-likelihoods (or bounds) in the same nats per row
-    assert abs(scores["SBVAE"].mean() - scores["GaussianMixture"].mean()) < 20
+    # all are log-likelihoods (or bounds) in the same nats per row
+    for name in ("SBVAE", "VAE", "FlowMatching"):
+        assert abs(scores[name].mean() - scores["GaussianMixture"].mean()) < 20, name
 
 
 def test_history_and_fitted_attributes(data):

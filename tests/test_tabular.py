@@ -228,3 +228,40 @@ def test_discrete_scores_are_log_probabilities_that_sum_to_at_most_one():
     total = np.exp(model.score_samples(grid)).sum()
     # without the -log q(v|x) term the sum comes out about 4x larger (above 1)
     assert 0.1 < total <= 1.02
+
+
+def test_quantile_codec_through_the_estimator_and_data_validation():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"skewed": rng.lognormal(0, 1, 300), "k": rng.integers(0, 9, 300)})
+    model = ScoreSDE(**FAST, data=TabularCodec(numeric="quantile"), random_state=0).fit(X)
+    assert model.codec_.numeric == "quantile" and model.data.numeric == "quantile"
+    out = model.sample(50, random_state=0)
+    assert (out.dtypes == X.dtypes).all() and np.isfinite(out["skewed"]).all()
+    assert np.isfinite(model.score_samples(X.iloc[:10])).all()
+    with pytest.raises(ValueError, match="data"):
+        ScoreSDE(**FAST, data="graph").fit(X)
+
+
+def test_float_resolution_and_range_are_kept_in_samples():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "mm": np.round(rng.gamma(2.0, 0.1, 400) / 0.005) * 0.005 + 0.01,  # 0.005 grid
+            "g": rng.integers(1, 80, 400) * 25.0,  # multiples of 25
+            "free": rng.normal(size=400),
+        }
+    )
+    codec = TabularCodec().fit(X)
+    steps = {c.name: c.step for c in codec._cols}
+    assert steps == {"mm": 0.005, "g": 25.0, "free": None}
+    V = rng.normal(0, 3, size=(2000, 3))  # far tails too
+    out = codec.decode(V)
+    np.testing.assert_allclose(out["mm"] / 0.005, np.round(out["mm"] / 0.005), atol=1e-9)
+    np.testing.assert_allclose(out["g"] % 25.0, 0.0, atol=1e-9)
+    for col in X.columns:
+        assert out[col].between(X[col].min(), X[col].max()).all(), col
+    raw = TabularCodec(round_floats=False, clip_floats=False).fit(X).decode(V)
+    assert raw["mm"].min() < X["mm"].min() and not np.allclose(raw["g"] % 25.0, 0.0)
+    # numeric arrays: plain draws from the model unless asked
+    arr = TabularCodec().fit(X.to_numpy()).decode(V)
+    np.testing.assert_allclose(arr, raw.to_numpy())

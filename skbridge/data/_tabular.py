@@ -101,6 +101,18 @@ class TabularCodec(BaseEstimator):
         frequent ones and pools the rest into one "other" category (with a warning). A
         sampled "other" becomes one of the pooled categories drawn with its training
         frequency, and a pooled category's score includes the log of that frequency.
+    round_floats : bool or "auto", default="auto"
+        A float column whose training values are all multiples of one step ``q`` in
+        {1, 2, 2.5, 5} x 10^k (measurements recorded at a fixed resolution such as 0.005,
+        prices in cents, ...) gets its samples rounded to multiples of ``q``, like the data
+        (SDV learns a rounding scheme too). Scores are unaffected: the column is still
+        modelled as a density.
+    clip_floats : bool or "auto", default="auto"
+        Clip sampled float columns to their training range (as SDV's
+        ``enforce_min_max_values``); integer columns are always clipped. Scores are
+        unaffected. ``"auto"`` (both options): on for DataFrames (synthetic tables that look
+        like the real one), off for numeric arrays (samples are plain draws from the model,
+        as from ``KernelDensity.sample``).
 
     Attributes
     ----------
@@ -120,12 +132,23 @@ class TabularCodec(BaseEstimator):
         "numeric": [StrOptions({"standard", "quantile"})],
         "n_quantiles": [Interval(Integral, 2, None, closed="left")],
         "max_categories": [Interval(Integral, 2, None, closed="left")],
+        "round_floats": ["boolean", StrOptions({"auto"})],
+        "clip_floats": ["boolean", StrOptions({"auto"})],
     }
 
-    def __init__(self, numeric="standard", n_quantiles=1000, max_categories=50):
+    def __init__(
+        self,
+        numeric="standard",
+        n_quantiles=1000,
+        max_categories=50,
+        round_floats="auto",
+        clip_floats="auto",
+    ):
         self.numeric = numeric
         self.n_quantiles = n_quantiles
         self.max_categories = max_categories
+        self.round_floats = round_floats
+        self.clip_floats = clip_floats
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X):
@@ -241,6 +264,9 @@ class TabularCodec(BaseEstimator):
 
     def _fit_numeric(self, col, x):
         col.min, col.max = float(x.min()), float(x.max())
+        col.step = None
+        if col.kind == "float" and self._option(self.round_floats):
+            col.step = _resolution(x, np.finfo(col.dtype).eps if col.dtype.kind == "f" else 0)
         if col.kind == "integer":
             col.min, col.max = int(x.min()), int(x.max())
         if self.numeric == "quantile":
@@ -386,6 +412,20 @@ class TabularCodec(BaseEstimator):
         return v, log_q.to(P.dtype)
 
     # ----------------------------------------------------------------- decoding
+    def _option(self, value) -> bool:
+        return self.is_frame_ if value == "auto" else bool(value)
+
+    def _finish(self, col, x):
+        """Round a float column to its resolution and clip it to the training range."""
+        if col.kind != "float":
+            return x
+        if col.step is not None:
+            digits = max(0, int(np.ceil(-np.log10(col.step)))) + 1  # no 0.036000000000000004
+            x = np.round(col.step * np.round(x / col.step), digits)
+        if self._option(self.clip_floats):
+            x = np.clip(x, col.min, col.max)
+        return x
+
     def decode(self, V, random_state=None):
         """Model vectors (n, d) -> a table like the training one (DataFrame or ndarray)."""
         V = np.asarray(V, dtype=np.float64)
@@ -394,7 +434,8 @@ class TabularCodec(BaseEstimator):
         if not self.is_frame_:
             out = np.empty((n, len(self.columns_)))
             for col in self._cols:
-                out[:, col.name] = _pl_inverse(V[:, col.slice.start], *col.knots)
+                x = _pl_inverse(V[:, col.slice.start], *col.knots)
+                out[:, col.name] = self._finish(col, x)
             return out
         import pandas as pd
 
@@ -402,6 +443,7 @@ class TabularCodec(BaseEstimator):
         for col in self._cols:
             if col.kind in ("float", "integer"):
                 x = _pl_inverse(V[:, col.slice.start], *col.knots)
+                x = self._finish(col, x)
                 if col.kind == "integer":
                     x = np.clip(np.rint(x), col.min, col.max)
                 data[col.name] = pd.Series(x).astype(col.dtype)
@@ -422,6 +464,22 @@ class TabularCodec(BaseEstimator):
             data[col.name] = pd.Series(values).astype(col.dtype)
         frame = pd.DataFrame(data)
         return frame[self.columns_]
+
+
+def _resolution(x: np.ndarray, eps: float):
+    """The coarsest step ``q`` in {1, 2, 2.5, 5} x 10^k (10^-6 <= q <= 10^3) that every value of
+    ``x`` is a multiple of (measurements recorded at a fixed resolution), or None."""
+    tol = max(1e-12, 4 * eps) * max(1.0, float(np.abs(x).max()))
+    for k in range(3, -7, -1):
+        for m in (5.0, 2.5, 2.0, 1.0):
+            q = m * 10.0**k
+            if q <= 100 * tol:  # finer than what the dtype resolves: no recorded step
+                return None
+            if q >= np.ptp(x):
+                continue
+            if np.abs(x - q * np.round(x / q)).max() <= tol:
+                return q
+    return None
 
 
 def _unique_counts(values: np.ndarray):

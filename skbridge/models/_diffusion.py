@@ -24,6 +24,7 @@ from ..nets import DriftMLP
 from ..sde import (
     ELBO_FORMS,
     REFERENCE_SDES,
+    TIME_GRIDS,
     chain_elbo,
     decoder_chain,
     decoder_prior_score,
@@ -122,7 +123,9 @@ class _Fit:
         self.enc_grid = (
             grid
             if n_enc_steps is None or n_enc_steps >= self.K
-            else time_grid(sde.T, n_enc_steps, device=grid.device, dtype=grid.dtype)
+            else time_grid(
+                sde.T, n_enc_steps, spacing=est.time_grid, device=grid.device, dtype=grid.dtype
+            )
         )
         self._build_time_sampler()
         n = x_train.shape[0]
@@ -144,7 +147,7 @@ class _Fit:
         sample quality (Song et al., 2021); that hedge is not measured here yet.
         """
         T = self.sde.T
-        self.t_min = min(1e-3 * T, T / self.K)
+        self.t_min = min(1e-3 * T, float(self.grid[1]))
         tt = torch.linspace(self.t_min, T, 4097, dtype=torch.float64)
         w = (self.sde.diffusion(tt) / self.sde.sigma(tt)) ** 2
         cdf = torch.cumsum(0.5 * (w[1:] + w[:-1]) * (tt[1:] - tt[:-1]), 0)
@@ -481,6 +484,7 @@ class DiffusionEstimator(GeneratorEstimator):
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "T": [Interval(Real, 0, None, closed="neither")],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "time_grid": [StrOptions(set(TIME_GRIDS))],
         "hidden_layer_sizes": [tuple],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -523,7 +527,9 @@ class DiffusionEstimator(GeneratorEstimator):
         sde = make_reference_sde(
             self.sde, beta_min=self.beta_min, beta_max=self.beta_max, sigma=self.sigma, T=self.T
         )
-        grid = time_grid(self.T, self.n_steps, device=dev, dtype=torch.float32)
+        grid = time_grid(
+            self.T, self.n_steps, spacing=self.time_grid, device=dev, dtype=torch.float32
+        )
         if warm:
             encoder = copy.deepcopy(self.encoder_).to(dev)
             decoder = copy.deepcopy(self.decoder_).to(dev).requires_grad_(True)
@@ -595,7 +601,9 @@ class DiffusionEstimator(GeneratorEstimator):
         return self.encoder_ if self._encoder_kept else None
 
     def _grid(self):
-        return time_grid(self.T, self.n_steps, device=self.device_, dtype=torch.float32)
+        return time_grid(
+            self.T, self.n_steps, spacing=self.time_grid, device=self.device_, dtype=torch.float32
+        )
 
     def _generate(self, n, gen):
         """Reverse Euler–Maruyama from :math:`X_T \\sim \\pi` over ``n_steps`` steps

@@ -68,7 +68,7 @@ class SBVAE(DiffusionEstimator):
         Relative improvement of the prior mismatch that counts as progress.
     encoder_n_iter_no_change : int, default=3
         Checks without progress before the encoder is interrupted.
-    data, sde, beta_min, beta_max, sigma, T, n_steps, hidden_layer_sizes, max_iter, batch_size, \
+    data, sde, beta_min, beta_max, sigma, T, n_steps, time_grid, hidden_layer_sizes, max_iter, batch_size, \
 learning_rate, ema_decay, sampler, n_elbo_samples, elbo_form, early_stopping, validation_fraction, \
 n_iter_no_change, tol, warm_start, device, random_state, verbose
         As in :class:`ScoreSDE`. ``max_iter`` counts decoder steps in all phases;
@@ -142,6 +142,7 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         sigma=1.0,
         T=1.0,
         n_steps=100,
+        time_grid="uniform",
         hidden_layer_sizes=(128, 128, 128),
         max_iter=3000,
         batch_size=256,
@@ -177,6 +178,7 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         self.sigma = sigma
         self.T = T
         self.n_steps = n_steps
+        self.time_grid = time_grid
         self.hidden_layer_sizes = hidden_layer_sizes
         self.max_iter = max_iter
         self.batch_size = batch_size

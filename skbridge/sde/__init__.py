@@ -16,6 +16,7 @@ from ._losses import (
 from ._reference import REFERENCE_SDES, VPSDE, BrownianSDE, ReferenceSDE, make_reference_sde
 from ._simulate import (
     SAMPLERS,
+    TIME_GRIDS,
     decoder_chain,
     decoder_drift,
     encoder_chain,
@@ -50,5 +51,6 @@ __all__ = [
     "plugin_diagnostics",
     "prior_loss_surrogate",
     "probability_flow",
+    "TIME_GRIDS",
     "time_grid",
 ]

