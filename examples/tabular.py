@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, cross_val_score, train_test_split
 
-from skbridge import SBVAE, VAE, FlowMatching, ScoreSDE
-from skbridge import metrics
+from skbridge import SBVAE, VAE, FlowMatching, ScoreSDE, metrics
 
 rng = np.random.default_rng(0)
 n = 1500
@@ -61,5 +60,7 @@ for name in ("ScoreSDE", "FlowMatching"):
 
 # model selection on sample quality instead of likelihood: a scorer from skbridge.metrics
 scorer = metrics.make_sample_scorer("c2st")
-print("\nScoreSDE, -C2ST AUC per fold:", cross_val_score(models["ScoreSDE"], table, cv=folds,
-                                                          scoring=scorer).round(3))
+print(
+    "\nScoreSDE, -C2ST AUC per fold:",
+    cross_val_score(models["ScoreSDE"], table, cv=folds, scoring=scorer).round(3),
+)
