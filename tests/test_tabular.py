@@ -95,12 +95,26 @@ def test_categorical_dequantisation_density_is_normalised():
 
 def test_integer_interval_and_log_q():
     X = pd.DataFrame({"k": np.arange(10), "x": np.linspace(0, 1, 10)})
-    codec = TabularCodec().fit(X)
+    codec = TabularCodec(integers="standard").fit(X)
     P, _ = codec.encode(X)
     v, log_q = perturbed(codec, P)
     width = P[:, codec.n_latent_]
     np.testing.assert_allclose(log_q.numpy(), -np.log(width), rtol=1e-6)
     np.testing.assert_allclose(width, 1.0 / X["k"].std(ddof=0), rtol=1e-9)
+
+
+def test_integer_quantile_map_gives_frequent_values_wide_intervals():
+    rng = np.random.default_rng(0)
+    k = np.where(rng.random(2000) < 0.9, 0, rng.integers(1, 5000, 2000))  # a spike at 0
+    X = pd.DataFrame({"k": k, "x": rng.normal(size=2000)})
+    codec = TabularCodec().fit(X)
+    P, _ = codec.encode(X)
+    width = P[:, codec.n_latent_]
+    # the spike owns about the Gaussian-score interval of its 90% of mass
+    assert width[k == 0].min() > 2.0 and width[k > 0].max() < 0.05
+    for seed in range(3):
+        v, _ = perturbed(codec, P, seed)
+        np.testing.assert_array_equal(codec.decode(v.numpy())["k"], k)
 
 
 def test_high_cardinality_pools_rare_categories_and_samples_them_by_frequency():
