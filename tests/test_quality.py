@@ -28,7 +28,7 @@ def test_two_moons_energy_distance_near_the_noise_level(cls, moons):
     model = cls(max_iter=4000, random_state=0).fit(X_train)
     S = model.sample(len(X_train), random_state=1)
     # measured ratio to the noise level over random_state 0, 1, 2 (ScoreSDE, 4000 steps):
-    # 3.18, 2.16, 2.70 (2.94, 2.16, 3.18 without the decoder's skip term)
+    # 2.94, 2.16, 3.18; the threshold leaves room for that seed-to-seed spread
     assert energy_distance(S, X_test) <= 3.5 * noise_level
 
 
