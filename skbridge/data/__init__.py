@@ -1,6 +1,15 @@
 """Modality codecs (user data <-> model vectors) and offline datasets."""
 
 from ._datasets import make_gaussian_mixture, make_two_moons
+from ._sequence_datasets import dna_markov_chain, load_macrodata, make_dna, make_sines
 from ._tabular import TabularCodec
 
-__all__ = ["TabularCodec", "make_gaussian_mixture", "make_two_moons"]
+__all__ = [
+    "TabularCodec",
+    "dna_markov_chain",
+    "load_macrodata",
+    "make_dna",
+    "make_gaussian_mixture",
+    "make_sines",
+    "make_two_moons",
+]

@@ -46,6 +46,31 @@ _HOT_STD = 0.25  # std of every coordinate of the block (the others are N(0, s^2
 _OTHER = "__other__"
 
 
+def relaxed_onehot(block: torch.Tensor, u: torch.Tensor):
+    r"""Argmax dequantisation of one-hot rows: ``(v, log_q)`` for ``block`` (m, c), ``u`` (m, c).
+
+    The hot coordinate is :math:`N(\mu, s^2)` and the others :math:`N(0, s^2)` truncated
+    below it, drawn by inversion from the uniforms ``u`` (float64 inside), so ``argmax v``
+    is the hot index for every draw; ``log_q`` (m,) is the exact log-density of the draw.
+    """
+    s, mu = _HOT_STD, _HOT_MEAN
+    u = u.double().clamp(1e-7, 1 - 1e-7)
+    hot = block.argmax(1, keepdim=True)
+    u_hot = u.gather(1, hot)
+    v_hot = mu + s * torch.special.ndtri(u_hot)
+    cap = torch.special.ndtr(v_hot / s)  # P(N(0, s^2) < v_hot)
+    vb = s * torch.special.ndtri((u * cap).clamp_min(1e-300))
+    vb = vb.scatter(1, hot, v_hot)
+    # log q: N(v_hot; mu, s^2) times the others' N(0, s^2) truncated at v_hot
+    c = vb.shape[1]
+    log_norm = -0.5 * math.log(2 * math.pi) - math.log(s)
+    lq = -0.5 * ((v_hot - mu) / s) ** 2 + log_norm
+    others = -0.5 * (vb / s) ** 2 + log_norm
+    others = others.sum(1, keepdim=True) - (-0.5 * (v_hot / s) ** 2 + log_norm)
+    lq = lq + others - (c - 1) * torch.special.log_ndtr(v_hot / s)
+    return vb, lq[:, 0]
+
+
 def _is_frame(X) -> bool:
     return hasattr(X, "iloc") and hasattr(X, "columns") and hasattr(X, "dtypes")
 
@@ -406,25 +431,10 @@ class TabularCodec(BaseEstimator):
             width = P[:, d + k].double()
             v[:, j] = (P[:, j].double() + u[:, j] * width).to(v.dtype)
             log_q -= torch.log(width)
-        s, mu = _HOT_STD, _HOT_MEAN
         for col in self._cat_cols:
-            block = P[:, col.slice]
-            ub = u[:, col.slice]
-            hot = block.argmax(1, keepdim=True)
-            u_hot = ub.gather(1, hot)
-            v_hot = mu + s * torch.special.ndtri(u_hot)
-            cap = torch.special.ndtr(v_hot / s)  # P(N(0, s^2) < v_hot)
-            vb = s * torch.special.ndtri((ub * cap).clamp_min(1e-300))
-            vb = vb.scatter(1, hot, v_hot)
+            vb, lq = relaxed_onehot(P[:, col.slice], u[:, col.slice])
             v[:, col.slice] = vb.to(v.dtype)
-            # log q: N(v_hot; mu, s^2) times the others' N(0, s^2) truncated at v_hot
-            c = vb.shape[1]
-            log_norm = -0.5 * math.log(2 * math.pi) - math.log(s)
-            lq = -0.5 * ((v_hot - mu) / s) ** 2 + log_norm
-            others = -0.5 * (vb / s) ** 2 + log_norm
-            others = others.sum(1, keepdim=True) - (-0.5 * (v_hot / s) ** 2 + log_norm)
-            lq = lq + others - (c - 1) * torch.special.log_ndtr(v_hot / s)
-            log_q += lq[:, 0]
+            log_q += lq
         return v, log_q.to(P.dtype)
 
     # ----------------------------------------------------------------- decoding

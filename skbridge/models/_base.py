@@ -38,6 +38,7 @@ from .._base import (
     seed_from,
     torch_generator,
 )
+from ..data._sequence import SequenceCodec, is_sequence_data
 from ..data._tabular import TabularCodec, _is_frame
 
 __all__ = ["GeneratorEstimator", "dequantize", "row_generators"]
@@ -74,7 +75,7 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "data": [
-            StrOptions({"auto", "tabular"}),
+            StrOptions({"auto", "tabular", "sequence"}),
             HasMethods(["fit", "encode", "perturb", "decode"]),
         ],
         "warm_start": ["boolean"],
@@ -84,10 +85,12 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
     }
 
     # ----------------------------------------------------------------- input
-    def _make_codec(self):
-        if isinstance(self.data, str):
-            return TabularCodec()
-        return clone(self.data)
+    def _make_codec(self, X):
+        if not isinstance(self.data, str):
+            return clone(self.data)
+        if self.data == "sequence" or (self.data == "auto" and is_sequence_data(X)):
+            return SequenceCodec()
+        return TabularCodec()
 
     def _validate_input(self, X, reset):
         """Check ``X`` (names, feature count, rows); arrays become float64, frames stay frames."""
@@ -128,15 +131,26 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         return np.asarray(X, dtype=np.float64)
 
     def _encode_fit(self, X, warm):
-        """Validate and encode training data: ``(codec, P, offset)`` as numpy arrays."""
-        X = self._validate_input(X, reset=not warm)
-        codec = self.codec_ if warm else self._make_codec().fit(X)
+        """Validate and encode training data: ``(codec, P, offset)`` as numpy arrays.
+
+        A codec with ``validates_input = True`` (sequences) checks ``X`` itself; tables go
+        through scikit-learn's ``validate_data`` first.
+        """
+        codec = self.codec_ if warm else self._make_codec(X)
+        if not getattr(codec, "validates_input", False):
+            X = self._validate_input(X, reset=not warm)
+        elif not warm:  # no column counts or names for sequences
+            for attr in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(attr, None)
+        if not warm:
+            codec.fit(X)
         P, offset = codec.encode(X)
         return codec, P, offset
 
     def _encode(self, X):
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
+        if not getattr(self.codec_, "validates_input", False):
+            X = self._validate_input(X, reset=False)
         return self.codec_.encode(X)
 
     # ----------------------------------------------------------------- fitting
@@ -241,7 +255,7 @@ class NetworkGenerator(GeneratorEstimator):
     exponential moving average of the trained weights (``_ema_decay``). Subclasses
     implement:
 
-    * ``_build(d)``: a fresh module for ``d``-dimensional model vectors (called under a
+    * ``_build(d, codec)``: a fresh module for ``d``-dimensional model vectors (called under a
       forked, seeded torch RNG, so the global RNG is never touched);
     * ``_loss(module, v, generator)``: the scalar training loss of a dequantised batch ``v``;
     * ``_validator(codec, P_val, seed)``: a callable ``module -> log-densities (n_val,)``
@@ -282,7 +296,7 @@ class NetworkGenerator(GeneratorEstimator):
         else:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(seeds[2]))
-                module = self._build(codec.n_latent_)
+                module = self._build(codec.n_latent_, codec)
             module = module.to(dev)
 
         def val_nll(m):

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._base import Progress, TrainingError, as_numpy, resolve_device, seed_from, torch_generator
-from ..nets import DriftMLP
+from ..nets import drift_network
 from ..sde import (
     ELBO_FORMS,
     REFERENCE_SDES,
@@ -491,7 +491,7 @@ class DiffusionEstimator(GeneratorEstimator):
         "T": [Interval(Real, 0, None, closed="neither")],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
         "time_grid": [StrOptions(set(TIME_GRIDS))],
-        "hidden_layer_sizes": [tuple],
+        "hidden_layer_sizes": [StrOptions({"auto"}), tuple],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -543,9 +543,9 @@ class DiffusionEstimator(GeneratorEstimator):
         else:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(seeds[2]))
-                hidden = tuple(int(h) for h in self.hidden_layer_sizes)
-                encoder = DriftMLP(d, hidden, T=self.T, zero_init=True)
-                decoder = _NoiseDecoder(DriftMLP(d, hidden, T=self.T), sde)
+                hidden = self.hidden_layer_sizes
+                encoder = drift_network(codec, d, hidden, T=self.T, zero_init=True)
+                decoder = _NoiseDecoder(drift_network(codec, d, hidden, T=self.T), sde)
             encoder, decoder = encoder.to(dev), decoder.to(dev)
         encoder_was_trained = warm and getattr(self, "_encoder_kept", False)
 

@@ -10,7 +10,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._base import as_numpy, torch_generator
-from ..nets import DriftMLP
+from ..nets import drift_network
 from ..sde import exact_divergence, time_grid
 from ._base import NetworkGenerator, dequantize, row_generators
 
@@ -154,8 +154,9 @@ class FlowMatching(NetworkGenerator):
     n_dequantization_samples : int, default=1
         Dequantisation draws averaged per row by ``score_samples`` (only with integer or
         categorical columns).
-    hidden_layer_sizes : tuple of int, default=(128, 128, 128)
-        Widths of the velocity MLP.
+    hidden_layer_sizes : "auto" or tuple of int, default="auto"
+        Widths of the velocity MLP, chosen as in :class:`ScoreSDE` (a
+        :class:`~skbridge.nets.TemporalConvNet` on sequences).
     max_iter : int, default=3000
         Optimisation steps (mini-batches).
     batch_size : int, default=256
@@ -237,7 +238,7 @@ class FlowMatching(NetworkGenerator):
         "solver": [StrOptions(set(SOLVERS))],
         "exact_divergence_max_dim": [Interval(Integral, 0, None, closed="left")],
         "n_dequantization_samples": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": [tuple],
+        "hidden_layer_sizes": [StrOptions({"auto"}), tuple],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -256,7 +257,7 @@ class FlowMatching(NetworkGenerator):
         solver="heun",
         exact_divergence_max_dim=16,
         n_dequantization_samples=1,
-        hidden_layer_sizes=(128, 128, 128),
+        hidden_layer_sizes="auto",
         max_iter=3000,
         batch_size=256,
         learning_rate=2e-3,
@@ -293,8 +294,8 @@ class FlowMatching(NetworkGenerator):
     def _ema_decay(self):
         return float(self.ema_decay)
 
-    def _build(self, d):
-        return DriftMLP(d, tuple(int(h) for h in self.hidden_layer_sizes), T=1.0)
+    def _build(self, d, codec):
+        return drift_network(codec, d, self.hidden_layer_sizes, T=1.0)
 
     def _module(self):
         return self.velocity_

@@ -143,7 +143,7 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         T=1.0,
         n_steps=100,
         time_grid="uniform",
-        hidden_layer_sizes=(128, 128, 128),
+        hidden_layer_sizes="auto",
         max_iter=3000,
         batch_size=256,
         learning_rate=2e-3,

@@ -252,7 +252,7 @@ class VAE(NetworkGenerator):
     def _latent_dim(self, d):
         return int(self.latent_dim) if self.latent_dim is not None else max(2, min(d, 16))
 
-    def _build(self, d):
+    def _build(self, d, codec):
         k = self._latent_dim(d)
         hidden = tuple(int(h) for h in self.hidden_layer_sizes)
         encoder = _GaussianMLP(d, k, hidden)

@@ -1,5 +1,6 @@
 """Drift networks: time-conditioned backbones for each modality."""
 
 from ._mlp import DriftMLP, TimeEmbedding
+from ._temporal import TemporalConvNet, auto_hidden, drift_network
 
-__all__ = ["DriftMLP", "TimeEmbedding"]
+__all__ = ["DriftMLP", "TemporalConvNet", "TimeEmbedding", "auto_hidden", "drift_network"]

@@ -1,0 +1,272 @@
+r"""The sequence codec: sets of time series or token sequences <-> flat float vectors.
+
+Two kinds of sequence data, told apart in :meth:`SequenceCodec.fit`:
+
+* **real-valued series**: a 3-D array ``(n, length, channels)`` (a list of equal-length
+  ``(length, channels)`` arrays is stacked). Each channel is standardised with its mean and
+  std over all sequences and time steps; the log-Jacobian, :math:`-L\sum_c \log s_c` per
+  sequence, is added to the score, so scores are log-densities in the user's units.
+* **token sequences**: a list of strings (one token per character) or a list of token lists
+  (any hashable tokens). The alphabet is learned in fit. Each position is one-hot over the
+  alphabet in the same continuous relaxation as the tabular codec's categorical columns
+  (argmax dequantisation), so scores are lower bounds on log-probabilities.
+  Sequences of different lengths are padded with an end token to the longest training
+  length: the model learns where a sequence ends, and a sampled sequence ends at its first
+  end token (tokens after it are dropped, so the lengths of samples follow what the model
+  learned of the training lengths). ``length=<int>`` instead asks for fixed-length data and
+  refuses anything else.
+
+Either way the model sees ``length * width`` coordinates, laid out time-major: position
+``t`` owns coordinates ``t * width`` to ``(t + 1) * width - 1`` (``width`` is the number of
+channels, or the alphabet size plus the end token). ``event_shape_ = (length, width)`` tells
+networks to treat the vector as a sequence (:class:`~skbridge.nets.TemporalConvNet`).
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._tabular import relaxed_onehot
+
+__all__ = ["SequenceCodec", "is_sequence_data"]
+
+_END = "<end>"  # the padding token of variable-length token sequences
+
+
+def _is_token_sequence(item) -> bool:
+    if isinstance(item, str):
+        return True
+    return isinstance(item, (list, tuple)) and len(item) > 0 and all(
+        isinstance(tok, str) for tok in item
+    )
+
+
+def is_sequence_data(X) -> bool:
+    """Whether ``data="auto"`` should read ``X`` as sequences.
+
+    3-D arrays, lists of strings and lists of lists of string tokens are sequences; a list of
+    lists of numbers is a table (scikit-learn's convention), so token sequences of integers
+    need ``data="sequence"``.
+    """
+    if isinstance(X, np.ndarray):
+        return X.ndim == 3
+    if isinstance(X, (list, tuple)) and len(X) > 0:
+        first = X[0]
+        if _is_token_sequence(first):
+            return True
+        return isinstance(first, np.ndarray) and first.ndim == 2
+    return False
+
+
+class SequenceCodec(BaseEstimator):
+    """Sets of sequences <-> flat model vectors (see the module docstring).
+
+    Parameters
+    ----------
+    kind : {"auto", "real", "tokens"}, default="auto"
+        ``"auto"``: numeric arrays are real-valued series; strings and token lists are
+        tokens. ``"tokens"`` also reads integer arrays or lists as token ids.
+    length : "auto" or int, default="auto"
+        ``"auto"`` accepts token sequences of different lengths (padded with an end token);
+        an int requires every sequence to have exactly that length.
+
+    Attributes
+    ----------
+    kind_ : {"real", "tokens"}
+    length_ : int
+        Number of time steps the model sees (the longest training sequence).
+    n_channels_ : int
+        Real series: number of channels.
+    alphabet_ : list
+        Tokens: the sorted alphabet learned in fit.
+    variable_length_ : bool
+        Whether token sequences are padded with an end token.
+    event_shape_ : tuple of int
+        ``(length_, width)`` of one model vector, time-major.
+    n_latent_, n_packed_ : int
+        Model dimension (``length_ * width``) and packed-row width (the same).
+    has_discrete_ : bool
+        True for tokens (their model vectors are dequantised).
+    """
+
+    validates_input = True  # estimators hand raw X to the codec instead of sklearn's checks
+
+    _parameter_constraints: dict = {
+        "kind": [StrOptions({"auto", "real", "tokens"})],
+        "length": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, kind="auto", length="auto"):
+        self.kind = kind
+        self.length = length
+
+    # ------------------------------------------------------------------ input
+    def _read(self, X, fitting):
+        """``X`` -> ("real", float array (n, L, C)) or ("tokens", list of token lists)."""
+        kind = self.kind if fitting else self.kind_
+        if isinstance(X, np.ndarray) and X.ndim == 3 and kind != "tokens":
+            return "real", self._check_real(X)
+        if not isinstance(X, (list, tuple, np.ndarray)):
+            raise TypeError(
+                "sequence data must be a 3-D array (n, length, channels), a list of strings or "
+                f"a list of token lists; got {type(X).__name__}"
+            )
+        if len(X) == 0:
+            raise ValueError("no sequences were given (X is empty)")
+        items = list(X)
+        if kind == "real" or (kind == "auto" and not _is_token_sequence(items[0])):
+            if kind == "auto" and not isinstance(items[0], np.ndarray):
+                if isinstance(items[0], (list, tuple)) and not items[0]:
+                    raise ValueError("sequence 0 is empty; every sequence needs a token")
+            arrays = [np.asarray(a, dtype=np.float64) for a in items]
+            if arrays[0].ndim == 1:
+                arrays = [a[:, None] for a in arrays]
+            lengths = {a.shape for a in arrays}
+            if len(lengths) > 1:
+                raise ValueError(
+                    "real-valued sequences of different shapes "
+                    f"{sorted(lengths)[:5]}: pad or cut them to one length (a 3-D array); "
+                    "variable-length series are supported for token sequences only"
+                )
+            return "real", self._check_real(np.stack(arrays))
+        seqs = []
+        for i, item in enumerate(items):
+            seq = list(item) if not isinstance(item, np.ndarray) else item.tolist()
+            if len(seq) == 0:
+                raise ValueError(f"sequence {i} is empty; every sequence needs a token")
+            seqs.append(seq)
+        return "tokens", seqs
+
+    @staticmethod
+    def _check_real(A):
+        A = np.asarray(A, dtype=np.float64)
+        if A.shape[0] == 0 or A.shape[1] == 0 or A.shape[2] == 0:
+            raise ValueError(f"sequence array has an empty dimension: shape {A.shape}")
+        if not np.isfinite(A).all():
+            bad = np.unique(np.nonzero(~np.isfinite(A))[0])
+            raise ValueError(
+                f"sequence data contains NaN or infinite values (sequences {bad[:10].tolist()}"
+                f"{' …' if bad.size > 10 else ''}); impute or drop them before fitting"
+            )
+        return A
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, X):
+        """Learn the channel scales, or the alphabet and lengths, from sequences ``X``."""
+        self._validate_params()
+        kind, data = self._read(X, fitting=True)
+        self.kind_ = kind
+        if kind == "real":
+            n, L, C = data.shape
+            if self.length != "auto" and L != self.length:
+                raise ValueError(f"length={self.length} was asked for, but X has length {L}")
+            self.mean_ = data.mean(axis=(0, 1))
+            std = data.std(axis=(0, 1))
+            if np.any(std == 0):
+                const = np.nonzero(std == 0)[0].tolist()
+                raise ValueError(
+                    f"channels {const} are constant over all sequences and time steps; drop "
+                    "them (a generator has nothing to learn there, and no density exists)"
+                )
+            self.scale_ = std
+            self.length_, self.n_channels_ = L, C
+            self.variable_length_ = False
+            self.event_shape_ = (L, C)
+            self.has_discrete_ = False
+        else:
+            lengths = np.array([len(s) for s in data])
+            if self.length != "auto" and np.any(lengths != self.length):
+                bad = np.nonzero(lengths != self.length)[0]
+                raise ValueError(
+                    f"length={self.length} was asked for, but {bad.size} sequence(s) have "
+                    f"another length (e.g. sequence {bad[0]} has {lengths[bad[0]]}); use "
+                    "length='auto' for variable-length sequences"
+                )
+            try:
+                alphabet = sorted({tok for s in data for tok in s})
+            except TypeError:  # unorderable mix of token types
+                alphabet = sorted({tok for s in data for tok in s}, key=repr)
+            self.alphabet_ = alphabet
+            self.is_string_ = all(isinstance(s, str) for s in X)
+            self.variable_length_ = bool(lengths.min() != lengths.max())
+            self._levels = alphabet + ([_END] if self.variable_length_ else [])
+            self._index = {tok: i for i, tok in enumerate(self._levels)}
+            self.length_ = int(lengths.max())
+            self.lengths_ = np.bincount(lengths)  # training length counts (a diagnostic)
+            self.event_shape_ = (self.length_, len(self._levels))
+            self.has_discrete_ = True
+            if len(self._levels) < 2:
+                raise ValueError(
+                    f"every sequence is {self.length_} × the token {alphabet[0]!r}: there is "
+                    "nothing to model"
+                )
+        self.n_latent_ = int(np.prod(self.event_shape_))
+        self.n_packed_ = self.n_latent_
+        return self
+
+    # ----------------------------------------------------------------- encode
+    def encode(self, X):
+        """Sequences -> ``(P, offset)``: packed rows (n, ``n_packed_``) and the per-row
+        log-Jacobian (0 for tokens)."""
+        kind, data = self._read(X, fitting=False)
+        if kind != self.kind_:
+            raise ValueError(f"the codec was fitted on {self.kind_} sequences, got {kind} ones")
+        if kind == "real":
+            if data.shape[1:] != self.event_shape_:
+                raise ValueError(
+                    f"sequences have shape (length, channels) = {data.shape[1:]}, but the model "
+                    f"was fitted on {self.event_shape_}"
+                )
+            Z = (data - self.mean_) / self.scale_
+            offset = np.full(data.shape[0], -self.length_ * float(np.log(self.scale_).sum()))
+            return Z.reshape(data.shape[0], -1), offset
+        n, L, W = len(data), self.length_, len(self._levels)
+        idx = np.empty((n, L), dtype=np.int64)
+        for i, seq in enumerate(data):
+            if len(seq) > L or (not self.variable_length_ and len(seq) != L):
+                raise ValueError(
+                    f"sequence {i} has length {len(seq)}, but the model was fitted on "
+                    + (f"lengths up to {L}" if self.variable_length_ else f"length {L}")
+                )
+            try:
+                idx[i, : len(seq)] = [self._index[tok] for tok in seq]
+            except (KeyError, TypeError):
+                unseen = sorted({repr(t) for t in seq if t not in self._index or t == _END})
+                raise ValueError(
+                    f"sequence {i} has tokens not seen in fit: {unseen[:10]}; the alphabet is "
+                    f"{self.alphabet_[:30]}"
+                ) from None
+            idx[i, len(seq) :] = W - 1  # end token
+        P = np.zeros((n, L, W))
+        np.put_along_axis(P, idx[..., None], 1.0, axis=2)
+        return P.reshape(n, -1), np.zeros(n)
+
+    def perturb(self, P: torch.Tensor, u: torch.Tensor):
+        """Dequantise packed rows: ``(v, log q(v|x))``; real series pass through unchanged."""
+        if not self.has_discrete_:
+            return P, torch.zeros(P.shape[0], dtype=P.dtype, device=P.device)
+        n = P.shape[0]
+        W = self.event_shape_[1]
+        vb, lq = relaxed_onehot(P.reshape(-1, W), u.reshape(-1, W))
+        return vb.reshape(n, -1).to(P.dtype), lq.reshape(n, -1).sum(1).to(P.dtype)
+
+    # ----------------------------------------------------------------- decode
+    def decode(self, V, random_state=None):
+        """Model vectors -> sequences of the kind fitted: a 3-D array, strings or token lists."""
+        V = np.asarray(V, dtype=np.float64).reshape(-1, *self.event_shape_)
+        if self.kind_ == "real":
+            return V * self.scale_ + self.mean_
+        idx = V.argmax(2)
+        end = len(self._levels) - 1 if self.variable_length_ else -1
+        out = []
+        for row in idx:
+            stop = np.nonzero(row == end)[0]
+            row = row[: stop[0]] if stop.size else row
+            toks = [self._levels[i] for i in row]
+            out.append("".join(toks) if self.is_string_ else toks)
+        return out
