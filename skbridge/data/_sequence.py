@@ -41,9 +41,18 @@ _END = "<end>"  # the padding token of variable-length token sequences
 def _is_token_sequence(item) -> bool:
     if isinstance(item, str):
         return True
-    return isinstance(item, (list, tuple)) and len(item) > 0 and all(
-        isinstance(tok, str) for tok in item
+    return (
+        isinstance(item, (list, tuple))
+        and len(item) > 0
+        and all(isinstance(tok, str) for tok in item)
     )
+
+
+def _known(token, index) -> bool:
+    try:
+        return token in index and token != _END
+    except TypeError:  # unhashable
+        return False
 
 
 def is_sequence_data(X) -> bool:
@@ -109,7 +118,12 @@ class SequenceCodec(BaseEstimator):
     def _read(self, X, fitting):
         """``X`` -> ("real", float array (n, L, C)) or ("tokens", list of token lists)."""
         kind = self.kind if fitting else self.kind_
-        if isinstance(X, np.ndarray) and X.ndim == 3 and kind != "tokens":
+        if isinstance(X, np.ndarray) and X.ndim == 3:
+            if kind == "tokens":
+                raise ValueError(
+                    "the codec reads tokens (it was fitted on tokens), but got a 3-D array of "
+                    "real-valued series"
+                )
             return "real", self._check_real(X)
         if not isinstance(X, (list, tuple, np.ndarray)):
             raise TypeError(
@@ -236,7 +250,7 @@ class SequenceCodec(BaseEstimator):
             try:
                 idx[i, : len(seq)] = [self._index[tok] for tok in seq]
             except (KeyError, TypeError):
-                unseen = sorted({repr(t) for t in seq if t not in self._index or t == _END})
+                unseen = sorted({repr(t) for t in seq if not _known(t, self._index)}, key=str)
                 raise ValueError(
                     f"sequence {i} has tokens not seen in fit: {unseen[:10]}; the alphabet is "
                     f"{self.alphabet_[:30]}"

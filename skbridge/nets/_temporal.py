@@ -31,8 +31,9 @@ class TemporalConvNet(nn.Module):
     """``(t, x) -> R^{L·C}`` for flat time-major sequence vectors of shape ``(L, C)``.
 
     Residual blocks of dilated 3-tap convolutions with dilations 1, 2, 4, …, as many as it
-    takes for the receptive field, :math:`1 + 2\\sum_b 2^b`, to cover the whole sequence (at
-    least two blocks); the time embedding is added in every block. Convolutions make the
+    takes for every output to see every input: the reach either side, :math:`\\sum_b 2^b`,
+    is at least ``L - 1`` (and there are at least two blocks). The time embedding is added
+    in every block. Convolutions make the
     network translation-equivariant in time, and it has as many weights whatever ``L``.
 
     ``zero_init=True`` zeroes the output layer, so the network starts as the zero function.
@@ -53,13 +54,13 @@ class TemporalConvNet(nn.Module):
         emb_dim = 4 * time_dim
         self.time_mlp = nn.Sequential(nn.Linear(time_dim, emb_dim), nn.SiLU())
         self.inp = nn.Conv1d(self.channels, width, 1)
-        blocks, field, dilation = [], 1, 1
-        while field < self.length or len(blocks) < 2:
+        blocks, reach, dilation = [], 0, 1
+        while reach < self.length - 1 or len(blocks) < 2:
             blocks.append(_Block(width, dilation, emb_dim))
-            field += 2 * dilation
+            reach += dilation
             dilation *= 2
         self.blocks = nn.ModuleList(blocks)
-        self.receptive_field = field
+        self.reach = reach  # every output sees the inputs up to `reach` steps either side
         self.out = nn.Conv1d(width, self.channels, 1)
         self.act = nn.SiLU()
         if zero_init:

@@ -1,0 +1,155 @@
+"""Sequences: the codec (real series, token strings, token lists), the temporal drift network,
+every model on sequence data, and bad input."""
+
+import numpy as np
+import pytest
+import torch
+
+from skbridge import SBVAE, VAE, FlowMatching, ScoreSDE
+from skbridge.data import SequenceCodec, make_dna, make_sines
+from skbridge.data._sequence import is_sequence_data
+from skbridge.models._base import dequantize
+from skbridge.nets import DriftMLP, TemporalConvNet, auto_hidden, drift_network
+
+FAST = {
+    ScoreSDE: dict(max_iter=30, n_steps=8, hidden_layer_sizes=(16,), n_elbo_samples=1),
+    SBVAE: dict(
+        max_iter=30, n_steps=8, hidden_layer_sizes=(16,), n_elbo_samples=1, encoder_max_iter=2
+    ),
+    FlowMatching: dict(max_iter=30, n_steps=4, hidden_layer_sizes=(16,)),
+    VAE: dict(max_iter=30, hidden_layer_sizes=(16,), n_importance_samples=4),
+}
+MODELS = [pytest.param(cls, id=cls.__name__) for cls in FAST]
+
+
+@pytest.fixture(scope="module")
+def sines():
+    return make_sines(120, length=12, n_channels=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def dna():
+    return make_dna(120, length=(8, 14), motifs=("TATA",), random_state=0)
+
+
+# ------------------------------------------------------------------------- codec
+def test_real_round_trip_and_units(sines):
+    codec = SequenceCodec().fit(sines)
+    assert codec.kind_ == "real" and codec.event_shape_ == (12, 2)
+    P, offset = codec.encode(sines)
+    assert P.shape == (120, 24)
+    np.testing.assert_allclose(codec.decode(P), sines, atol=1e-12)
+    # scaling every value by c shifts the log-Jacobian by -(L*C) log c
+    c = 3.0
+    _, offset_c = SequenceCodec().fit(sines * c).encode(sines * c)
+    np.testing.assert_allclose(offset_c - offset, -24 * np.log(c), rtol=1e-10)
+
+
+def test_variable_length_strings_round_trip(dna):
+    codec = SequenceCodec().fit(dna)
+    assert codec.kind_ == "tokens" and codec.alphabet_ == list("ACGT")
+    assert codec.variable_length_ and codec.length_ == max(map(len, dna))
+    P, offset = codec.encode(dna)
+    assert np.all(offset == 0)
+    assert codec.decode(P) == dna
+    # every dequantisation draw decodes back to the same strings, with a finite log q
+    Pt = torch.as_tensor(P, dtype=torch.float32)
+    v, log_q = dequantize(codec, Pt, generator=torch.Generator().manual_seed(0))
+    assert codec.decode(v.numpy()) == dna
+    assert torch.isfinite(log_q).all()
+
+
+def test_token_lists_keep_tokens_and_type():
+    seqs = [["Cl", "C", "O"], ["C", "C"], ["O", "Cl", "C", "C"]]
+    codec = SequenceCodec().fit(seqs)
+    assert codec.alphabet_ == ["C", "Cl", "O"]
+    P, _ = codec.encode(seqs)
+    assert codec.decode(P) == seqs
+
+
+def test_integer_tokens_need_explicit_kind():
+    ids = [[0, 3, 2, 1], [1, 1, 2, 0]]
+    assert not is_sequence_data(ids)  # a list of number lists is a table (sklearn)
+    codec = SequenceCodec(kind="tokens").fit(ids)
+    assert codec.alphabet_ == [0, 1, 2, 3] and not codec.variable_length_
+    assert codec.decode(codec.encode(ids)[0]) == ids
+
+
+def test_auto_detection(sines, dna):
+    assert is_sequence_data(sines) and is_sequence_data(dna)
+    assert is_sequence_data([np.zeros((5, 2)), np.ones((5, 2))])
+    assert not is_sequence_data(np.zeros((5, 2)))
+
+
+# -------------------------------------------------------------------- bad input
+def test_bad_input(sines, dna):
+    with pytest.raises(ValueError, match="different shapes"):
+        SequenceCodec().fit([np.zeros((5, 2)), np.zeros((6, 2))])
+    with pytest.raises(ValueError, match="NaN"):
+        bad = sines.copy()
+        bad[3, 4, 1] = np.nan
+        SequenceCodec().fit(bad)
+    with pytest.raises(ValueError, match="empty"):
+        SequenceCodec().fit(["ACG", ""])
+    with pytest.raises(ValueError, match="empty"):
+        SequenceCodec().fit([])
+    with pytest.raises(ValueError, match="length=10 was asked for"):
+        SequenceCodec(length=10).fit(dna)
+    codec = SequenceCodec().fit(dna)
+    with pytest.raises(ValueError, match="not seen in fit: .*'N'"):
+        codec.encode(["ACGN"])
+    with pytest.raises(ValueError, match="lengths up to"):
+        codec.encode(["A" * 40])
+    with pytest.raises(ValueError, match="fitted on tokens"):
+        codec.encode(sines)
+    with pytest.raises(ValueError, match="constant"):
+        SequenceCodec().fit(np.ones((4, 3, 2)))
+    with pytest.raises(TypeError, match="sequence data must be"):
+        SequenceCodec().fit(42)
+
+
+# ---------------------------------------------------------------------- network
+def test_temporal_net_covers_the_sequence_and_starts_at_zero():
+    torch.manual_seed(0)
+    net = TemporalConvNet((30, 3), width=16)
+    assert net.reach >= 29
+    x = torch.randn(2, 90, requires_grad=True)
+    out = net(torch.tensor(0.3), x)
+    assert out.shape == x.shape
+    # the first time step's output depends on the last time step's input
+    grad = torch.autograd.grad(out.reshape(2, 30, 3)[:, 0].sum(), x)[0].reshape(2, 30, 3)
+    assert grad[:, -1].abs().sum() > 0
+    zero = TemporalConvNet((30, 3), width=16, zero_init=True)
+    assert torch.all(zero(torch.tensor(0.3), x) == 0)
+
+
+def test_drift_network_factory(sines):
+    codec = SequenceCodec().fit(sines)
+    assert isinstance(drift_network(codec, 24, "auto"), TemporalConvNet)
+    assert isinstance(drift_network(object(), 10, "auto"), DriftMLP)
+    assert auto_hidden(10) == (128,) * 3
+    assert auto_hidden(106) == (256,) * 3
+    assert auto_hidden(5000) == (1024,) * 3
+
+
+# ------------------------------------------------------------------------ models
+@pytest.mark.parametrize("cls", MODELS)
+def test_models_fit_sample_score_series(cls, sines):
+    model = cls(**FAST[cls], random_state=0).fit(sines)
+    S = model.sample(7, random_state=0)
+    assert S.shape == (7, 12, 2) and np.isfinite(S).all()
+    scores = model.score_samples(sines[:5])
+    assert scores.shape == (5,) and np.isfinite(scores).all()
+    # scores are per-sequence and do not depend on the batch they come in
+    np.testing.assert_allclose(model.score_samples(sines[2:3]), scores[2:3], rtol=1e-4)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_models_fit_sample_score_strings(cls, dna):
+    model = cls(**FAST[cls], random_state=0).fit(dna)
+    S = model.sample(20, random_state=0)
+    assert isinstance(S, list) and len(S) == 20
+    assert all(isinstance(s, str) and set(s) <= set("ACGT") for s in S)
+    assert max(map(len, S)) <= max(map(len, dna))
+    scores = model.score_samples(dna[:4])
+    assert np.isfinite(scores).all() and np.all(scores < 0)  # log-probabilities (bounds)
