@@ -2,15 +2,29 @@
 
 from ._distances import energy_distance, mmd_rbf
 from ._scorers import make_sample_scorer
+from ._sequence import (
+    autocorrelation_error,
+    discriminative_score,
+    kmer_jsd,
+    nearest_hamming,
+    predictive_score,
+    smiles_validity,
+)
 from ._tabular import c2st, column_shapes, correlation_similarity, dcr, ml_efficiency
 
 __all__ = [
+    "autocorrelation_error",
     "c2st",
     "column_shapes",
     "correlation_similarity",
     "dcr",
+    "discriminative_score",
     "energy_distance",
+    "kmer_jsd",
     "make_sample_scorer",
     "ml_efficiency",
     "mmd_rbf",
+    "nearest_hamming",
+    "predictive_score",
+    "smiles_validity",
 ]

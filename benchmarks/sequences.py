@@ -1,0 +1,290 @@
+"""Sequence benchmark: skbridge's generators on time series and token sequences.
+
+Datasets (offline, ``skbridge.data``), split 80/20 with a fixed seed:
+
+* ``sines``: TimeGAN's sines, 10,000 × 24 steps × 5 channels (values in [0, 1], so MAEs
+  compare with the published ones);
+* ``dna``: 2,000 variable-length (40–60) ACGT strings from a Markov chain with planted
+  motifs (``make_dna``).
+
+Generators, default parameters, ``random_state=0``: ``SBVAE``, ``ScoreSDE``,
+``FlowMatching``, ``VAE``; SDV's ``PARSynthesizer`` on sines (benchmark-only extra,
+``benchmarks/requirements-peers.txt``); floors: ``resampled + noise`` (training sequences
+drawn with replacement plus N(0, 0.05²) noise; on dna: resampled strings) and, on dna,
+``unigram`` (i.i.d. letters with the training frequencies, lengths from the training set).
+
+Metrics (``skbridge.metrics``), against the test split with a test-sized synthetic set:
+
+* series: TimeGAN's discriminative score (|0.5 − accuracy| of a post-hoc GRU, 0 ideal),
+  predictive score (GRU trained on synthetic predicts the next step of real; MAE, compare
+  with the ``train rows`` reference), autocorrelation error;
+* tokens: k-mer spectrum Jensen–Shannon divergence (k = 1..4, base 2) to the test set,
+  nearest-neighbour normalised Hamming distance to the training set (memorisation: the
+  ``train rows`` reference is the test set's own distance), mean length.
+
+Usage::
+
+    python benchmarks/sequences.py                       # everything -> results/sequences.json
+    python benchmarks/sequences.py --datasets dna --models SBVAE unigram
+    python benchmarks/sequences.py --quick               # smoke run (CI-sized)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from core import machine_info  # noqa: E402
+
+DATASETS = ("sines", "dna")
+MODELS = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE", "PAR", "resampled + noise", "unigram")
+SAMPLE_N = 10_000
+SKBRIDGE = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE")
+
+
+def load(name: str, quick: bool, seed: int = 0):
+    """``(train, test)`` of a dataset."""
+    from skbridge.data import make_dna, make_sines
+
+    if name == "sines":
+        X = make_sines(1000 if quick else 10_000, random_state=seed)
+    elif name == "dna":
+        X = make_dna(300 if quick else 2000, random_state=seed)
+    else:
+        raise ValueError(f"unknown dataset {name!r}")
+    perm = np.random.default_rng(seed).permutation(len(X))
+    n_test = len(X) // 5
+    pick = (lambda idx: X[idx]) if isinstance(X, np.ndarray) else (lambda idx: [X[i] for i in idx])
+    return pick(perm[n_test:]), pick(perm[:n_test])
+
+
+class _Resample:
+    """Training sequences drawn with replacement (plus Gaussian noise for series)."""
+
+    def __init__(self, noise: float, seed: int):
+        self.noise, self.seed = noise, seed
+
+    def fit(self, X):
+        self.X = X
+        return self
+
+    def sample(self, n, random_state=None):
+        rng = np.random.default_rng(random_state)
+        idx = rng.integers(0, len(self.X), n)
+        if isinstance(self.X, np.ndarray):
+            return self.X[idx] + self.noise * rng.standard_normal((n, *self.X.shape[1:]))
+        return [self.X[i] for i in idx]
+
+
+class _Unigram:
+    """I.i.d. tokens with the training frequencies; lengths drawn from the training set."""
+
+    def fit(self, X):
+        letters = np.array(list("".join(X)))
+        self.alphabet, counts = np.unique(letters, return_counts=True)
+        self.p = counts / counts.sum()
+        self.lengths = np.array([len(s) for s in X])
+        return self
+
+    def sample(self, n, random_state=None):
+        rng = np.random.default_rng(random_state)
+        lengths = rng.choice(self.lengths, n)
+        return ["".join(rng.choice(self.alphabet, size=k, p=self.p)) for k in lengths]
+
+
+class _PAR:
+    """SDV's PARSynthesizer on the long format (one row per sequence and step)."""
+
+    def __init__(self, quick: bool, seed: int):
+        self.quick, self.seed = quick, seed
+
+    def fit(self, X):
+        import pandas as pd
+        from sdv.metadata import Metadata
+        from sdv.sequential import PARSynthesizer
+
+        n, L, C = X.shape
+        self.shape = (L, C)
+        frame = pd.DataFrame(X.reshape(n * L, C), columns=[f"c{j}" for j in range(C)])
+        frame.insert(0, "step", np.tile(np.arange(L), n))
+        frame.insert(0, "sid", np.repeat(np.arange(n), L).astype(str))
+        meta = Metadata.detect_from_dataframes({"t": frame}, infer_keys=None)
+        meta.update_column("sid", sdtype="id", table_name="t")
+        meta.set_sequence_key("sid", table_name="t")
+        meta.set_sequence_index("step", table_name="t")
+        kw = {"epochs": 5} if self.quick else {}
+        self.model = PARSynthesizer(meta, enforce_min_max_values=True, **kw)
+        self.model.fit(frame)
+        return self
+
+    def sample(self, n, random_state=None):
+        L, C = self.shape
+        out = self.model.sample(num_sequences=n, sequence_length=L)
+        cols = [f"c{j}" for j in range(C)]
+        seqs = [g[cols].to_numpy(dtype=float) for _, g in out.groupby("sid", sort=False)]
+        return np.stack(seqs)
+
+
+def make_generator(name: str, dataset: str, quick: bool, seed: int):
+    if name in SKBRIDGE:
+        import skbridge
+
+        params = {"random_state": seed}
+        if quick:
+            params["max_iter"] = 100
+        return getattr(skbridge, name)(**params)
+    if name == "resampled + noise":
+        return _Resample(0.05, seed)
+    if name == "unigram":
+        return _Unigram()
+    if name == "PAR":
+        return _PAR(quick, seed)
+    raise ValueError(f"unknown model {name!r}")
+
+
+def applies(model: str, dataset: str) -> bool:
+    if model == "PAR":
+        return dataset == "sines"
+    if model == "unigram":
+        return dataset == "dna"
+    return True
+
+
+def evaluate(dataset: str, train, test, synth, quick: bool, seed: int = 0) -> dict:
+    from skbridge import metrics
+
+    if dataset == "sines":
+        it = dict(n_iter=200) if quick else {}
+        pit = dict(n_iter=300) if quick else {}
+        return {
+            "discriminative": metrics.discriminative_score(test, synth, random_state=seed, **it),
+            "predictive": metrics.predictive_score(test, synth, random_state=seed, **pit),
+            "acf_error": metrics.autocorrelation_error(test, synth),
+        }
+    near = metrics.nearest_hamming(train, synth)
+    return {
+        "kmer_jsd": metrics.kmer_jsd(test, synth),
+        "kmer_jsd_per_k": metrics.kmer_jsd(test, synth, return_per_k=True),
+        "nn_hamming": near["mean"],
+        "exact_copies": near["exact_copies"],
+        "mean_length": float(np.mean([len(s) for s in synth])),
+    }
+
+
+def run(datasets, models, quick=False, seed=0):
+    rows = []
+    for dataset in datasets:
+        train, test = load(dataset, quick, seed)
+        ref = evaluate(dataset, train, test, train[: len(test)], quick, seed)
+        rows.append({"dataset": dataset, "model": "train rows (reference)", **ref})
+        print(f"{dataset}: {len(train)} train / {len(test)} test", json.dumps(ref), flush=True)
+        for model in models:
+            if not applies(model, dataset):
+                continue
+            row = {"dataset": dataset, "model": model}
+            try:
+                gen = make_generator(model, dataset, quick, seed)
+                t0 = time.perf_counter()
+                gen.fit(train)
+                row["fit_s"] = time.perf_counter() - t0
+                synth = gen.sample(len(test), random_state=seed + 1)
+                t0 = time.perf_counter()
+                gen.sample(SAMPLE_N if not quick else 1000, random_state=seed + 2)
+                row["sample_s"] = time.perf_counter() - t0
+                row["sample_n"] = SAMPLE_N if not quick else 1000
+                if hasattr(gen, "score"):
+                    row["held_out_score"] = float(gen.score(test))
+                if hasattr(gen, "encoder_improved_"):
+                    row["encoder_improved"] = bool(gen.encoder_improved_)
+                row.update(evaluate(dataset, train, test, synth, quick, seed))
+            except Exception:  # noqa: BLE001 - reported in the table, the run goes on
+                row["error"] = traceback.format_exc(limit=3)
+            rows.append(row)
+            print(json.dumps(row, default=float), flush=True)
+    return rows
+
+
+COLUMNS = {
+    "sines": [
+        ("fit_s", "fit s", "{:.1f}"),
+        ("sample_s", "sample 10k s", "{:.2f}"),
+        ("discriminative", "discriminative", "{:.3f}"),
+        ("predictive", "predictive MAE", "{:.4f}"),
+        ("acf_error", "ACF error", "{:.4f}"),
+        ("held_out_score", "held-out score", "{:.1f}"),
+    ],
+    "dna": [
+        ("fit_s", "fit s", "{:.1f}"),
+        ("sample_s", "sample 10k s", "{:.2f}"),
+        ("kmer_jsd", "k-mer JSD", "{:.4f}"),
+        ("nn_hamming", "NN Hamming", "{:.3f}"),
+        ("exact_copies", "copies", "{:.3f}"),
+        ("mean_length", "mean length", "{:.1f}"),
+        ("held_out_score", "held-out score", "{:.1f}"),
+    ],
+}
+
+
+def markdown(rows) -> str:
+    lines = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        cols = COLUMNS[dataset]
+        lines.append(f"\n**{dataset}**\n")
+        lines.append("| model | " + " | ".join(h for _, h, _ in cols) + " |")
+        lines.append("|---|" + "---|" * len(cols))
+        for r in (r for r in rows if r["dataset"] == dataset):
+            if "error" in r:
+                lines.append(f"| {r['model']} | failed: {r['error'].splitlines()[-1][:80]} |")
+                continue
+            cells = ["" if r.get(k) is None else f.format(r[k]) for k, _, f in cols]
+            lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    t0 = time.time()
+    rows = run(args.datasets, args.models, quick=args.quick, seed=args.seed)
+    out = args.out or HERE / "results" / (
+        "sequences_quick.json" if args.quick else "sequences.json"
+    )
+    old = json.loads(out.read_text())["rows"] if out.exists() else []
+    command = "python benchmarks/sequences.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    for r in rows:  # rows kept from earlier runs keep their own command and date
+        r["run"] = {"command": command, "date": stamp}
+    keys = {(r["dataset"], r["model"]) for r in rows}
+    merged = [r for r in old if (r["dataset"], r["model"]) not in keys] + rows
+    result = {
+        "command": command,
+        "date": stamp,
+        "machine": machine_info(),
+        "wall_s": time.time() - t0,
+        "rows": merged,
+    }
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, default=float))
+    print(markdown(merged))
+    print(f"\nwrote {out} in {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
