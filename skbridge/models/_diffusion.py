@@ -78,11 +78,12 @@ class _NoiseDecoder(nn.Module):
     :math:`\sigma(t)` is the reference's transition std, so at the reference encoder
     :math:`\hat\varepsilon_\theta` predicts the noise added to :math:`x_0` (well-scaled at all t).
 
-    Known limitation (docs/math.md): in about 100 model dimensions (UCI Adult's one-hot
-    blocks) an under-trained network predicts :math:`\hat\varepsilon \approx 0` at large
-    ``t`` and the reverse chain expands. A skip term exact for standard Gaussian data,
-    :math:`\hat\varepsilon = \sigma x / (\alpha^2 + \sigma^2) + \mathrm{net}`, fixed Adult
-    but made the 8-Gaussian ring much worse (C2ST AUC 0.94 against 0.56), so it is not used.
+    In about 100 model dimensions (UCI Adult's one-hot blocks) a 128-wide network predicted
+    :math:`\hat\varepsilon` too small at large ``t`` in a few coordinates, and the reverse
+    chain expanded; ``hidden_layer_sizes="auto"`` widens the network with the dimension
+    (docs/math.md). A skip term exact for standard Gaussian data,
+    :math:`\hat\varepsilon = \sigma x / (\alpha^2 + \sigma^2) + \mathrm{net}`, also fixed
+    Adult but made the 8-Gaussian ring much worse (C2ST AUC 0.94 against 0.56): not used.
     """
 
     def __init__(self, net: nn.Module, sde):
