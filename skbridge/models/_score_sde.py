@@ -40,7 +40,7 @@ class ScoreSDE(DiffusionEstimator):
         Widths of the drift MLP. ``"auto"``: three layers of 128 up to 64 model dimensions,
         then the next power of two at or above twice the dimension (256 for UCI Adult's
         106), at most 1024 (:func:`skbridge.nets.auto_hidden`). On sequences the drift is a
-        :class:`~skbridge.nets.TemporalConvNet` whose width is the widest layer (128 for
+        :class:`~skbridge.nets.TemporalConvNet` whose width is the widest layer (64 for
         ``"auto"``).
     max_iter : int, default=3000
         Decoder optimisation steps (mini-batches).

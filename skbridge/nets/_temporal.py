@@ -96,12 +96,17 @@ def drift_network(codec, d: int, hidden, *, T: float = 1.0, zero_init: bool = Fa
     """The drift network of a model on ``codec``'s data.
 
     Sequences (a codec with a 2-D ``event_shape_``) get a :class:`TemporalConvNet` as wide as
-    the widest hidden layer; everything else a :class:`~skbridge.nets.DriftMLP` with
-    ``hidden`` layers (``"auto"``: :func:`auto_hidden`).
+    the widest hidden layer (``"auto"``: 64 channels); everything else a
+    :class:`~skbridge.nets.DriftMLP` with ``hidden`` layers (``"auto"``: :func:`auto_hidden`).
+
+    On TimeGAN's sines (8,000 × 24 × 5, ScoreSDE, 3000 iterations, one seed) 64 channels
+    reached a discriminative score of 0.019 in a 245 s fit; 128 channels cost about 3× per
+    iteration, and 32 channels after 1000 iterations scored 0.14. An MLP over the
+    flattened sequence (256 wide) scored 0.435.
     """
     shape = getattr(codec, "event_shape_", None)
     if hidden == "auto":
-        hidden = auto_hidden(d) if shape is None or len(shape) != 2 else (128,)
+        hidden = auto_hidden(d) if shape is None or len(shape) != 2 else (64,)
     hidden = tuple(int(h) for h in hidden)
     if shape is not None and len(shape) == 2:
         return TemporalConvNet(shape, max(hidden), T=T, zero_init=zero_init)
