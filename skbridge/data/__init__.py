@@ -1,6 +1,12 @@
 """Modality codecs (user data <-> model vectors) and offline datasets."""
 
 from ._datasets import make_gaussian_mixture, make_two_moons
+from ._graph_datasets import (
+    erdos_renyi_like,
+    make_community_small,
+    make_grid_graphs,
+    train_test_split_graphs,
+)
 from ._sequence import SequenceCodec
 from ._sequence_datasets import dna_markov_chain, load_macrodata, make_dna, make_sines
 from ._tabular import TabularCodec
@@ -9,9 +15,13 @@ __all__ = [
     "SequenceCodec",
     "TabularCodec",
     "dna_markov_chain",
+    "erdos_renyi_like",
     "load_macrodata",
+    "make_community_small",
     "make_dna",
     "make_gaussian_mixture",
+    "make_grid_graphs",
     "make_sines",
     "make_two_moons",
+    "train_test_split_graphs",
 ]
