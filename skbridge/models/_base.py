@@ -44,6 +44,13 @@ from ..data._tabular import TabularCodec, _is_frame
 __all__ = ["GeneratorEstimator", "dequantize", "row_generators"]
 
 
+def _is_graph_list(X) -> bool:
+    """A list or tuple whose first item is a networkx graph (checked without importing it)."""
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    return any(c.__module__.startswith("networkx") for c in type(X[0]).__mro__)
+
+
 def dequantize(codec, P: torch.Tensor, u: torch.Tensor | None = None, generator=None):
     """Dequantised model vectors ``v`` and ``log q(v|x)`` (n,) for packed rows ``P``.
 
@@ -75,7 +82,7 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "data": [
-            StrOptions({"auto", "tabular", "sequence"}),
+            StrOptions({"auto", "tabular", "sequence", "graph"}),
             HasMethods(["fit", "encode", "perturb", "decode"]),
         ],
         "warm_start": ["boolean"],
@@ -88,6 +95,10 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
     def _make_codec(self, X):
         if not isinstance(self.data, str):
             return clone(self.data)
+        if self.data == "graph" or (self.data == "auto" and _is_graph_list(X)):
+            from ..data._graph import GraphCodec  # networkx is optional
+
+            return GraphCodec()
         if self.data == "sequence" or (self.data == "auto" and is_sequence_data(X)):
             return SequenceCodec()
         return TabularCodec()

@@ -95,6 +95,7 @@ def auto_hidden(d: int, depth: int = 3) -> tuple[int, ...]:
 def drift_network(codec, d: int, hidden, *, T: float = 1.0, zero_init: bool = False):
     """The drift network of a model on ``codec``'s data.
 
+    A codec with a ``make_network(hidden, *, T, zero_init)`` method builds its own network.
     Sequences (a codec with a 2-D ``event_shape_``) get a :class:`TemporalConvNet` as wide as
     the widest hidden layer (``"auto"``: 64 channels); everything else a
     :class:`~skbridge.nets.DriftMLP` with ``hidden`` layers (``"auto"``: :func:`auto_hidden`).
@@ -104,6 +105,9 @@ def drift_network(codec, d: int, hidden, *, T: float = 1.0, zero_init: bool = Fa
     iteration, and 32 channels after 1000 iterations scored 0.14. An MLP over the
     flattened sequence (256 wide) scored 0.435.
     """
+    make = getattr(codec, "make_network", None)
+    if make is not None:  # the codec knows its modality's network (e.g. graphs)
+        return make(hidden, T=T, zero_init=zero_init)
     shape = getattr(codec, "event_shape_", None)
     if hidden == "auto":
         hidden = auto_hidden(d) if shape is None or len(shape) != 2 else (64,)
