@@ -1,6 +1,7 @@
 """Modality codecs (user data <-> model vectors) and offline datasets."""
 
 from ._datasets import make_gaussian_mixture, make_two_moons
+from ._graph import GraphCodec  # imports networkx only when used
 from ._graph_datasets import (
     erdos_renyi_like,
     make_community_small,
@@ -12,6 +13,7 @@ from ._sequence_datasets import dna_markov_chain, load_macrodata, make_dna, make
 from ._tabular import TabularCodec
 
 __all__ = [
+    "GraphCodec",
     "SequenceCodec",
     "TabularCodec",
     "dna_markov_chain",

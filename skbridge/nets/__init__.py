@@ -1,6 +1,7 @@
 """Drift networks: time-conditioned backbones for each modality."""
 
+from ._graph import GraphDriftNet
 from ._mlp import DriftMLP, TimeEmbedding
 from ._temporal import TemporalConvNet, auto_hidden, drift_network
 
-__all__ = ["DriftMLP", "TemporalConvNet", "TimeEmbedding", "auto_hidden", "drift_network"]
+__all__ = ["DriftMLP", "GraphDriftNet", "TemporalConvNet", "TimeEmbedding", "auto_hidden", "drift_network"]

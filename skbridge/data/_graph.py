@@ -1,0 +1,325 @@
+r"""The graph codec: lists of simple undirected networkx graphs <-> flat float vectors.
+
+A graph is laid out on ``N`` node positions, ``N`` (``max_nodes_``) the largest node count
+seen in fit. One model vector holds
+
+* a **node block** ``X`` of shape ``(N, F)``, row-major: position ``i`` is one-hot over
+  ``[categories..., ABSENT]`` (the sorted values of the node attribute ``node_attr``, or a
+  single "present" channel without it), so ``F`` is the number of categories plus one.
+  A graph with ``k < N`` nodes fills positions ``0, ..., k-1`` in the graph's node order
+  (sorted when the node labels are sortable); positions ``k, ..., N-1`` are ABSENT.
+* the **strict upper triangle** of the adjacency, row-major, ``N(N-1)/2`` entries in
+  ``{0, 1}`` (pairs touching an absent position are 0).
+
+Both parts are dequantised so that every draw decodes back to the graph: node blocks like
+the tabular codec's categorical columns (argmax dequantisation with
+:func:`~skbridge.data._tabular.relaxed_onehot`), and each adjacency entry ``e`` as
+:math:`v \sim N(e, s^2)` truncated to the side of 1/2 that ``e`` is on (``s = 0.25``, so the
+truncation is at two standard deviations), with the exact :math:`\log q(v|x)` returned. A
+model vector decodes to the graph of the positions whose argmax is not ABSENT (with the
+argmax category as node attribute) and the pairs of present nodes with :math:`v \ge 1/2`;
+nodes are relabelled ``0, ..., k-1`` in position order, isolated nodes kept.
+
+**Number of nodes.** Samples get their node count from the model itself, through the ABSENT
+category: the model learns which positions of a graph are empty, as a sequence model learns
+where its end token goes. GDSS (Jo et al., ICML 2022) instead draws the node count from the
+training distribution and hands the model a node mask; skbridge's models are unconditional,
+so the count is part of what is generated. ``n_nodes_counts_`` keeps the training counts for
+reference (e.g. to compare with the counts of samples).
+
+**Scores.** ``score_samples`` of a graph is a lower bound (dequantisation) on the log
+probability of the graph *as encoded*, in its node order: like GDSS, no correction is made
+for the number of node orderings that give the same graph (up to :math:`\log k!` for a graph
+with ``k`` nodes and no automorphisms), so scores compare models on the same encoding only.
+The drift network (:class:`~skbridge.nets._graph.GraphDriftNet`, built by
+:meth:`GraphCodec.make_network`) is permutation-equivariant, so the node order does not
+matter to what the model learns.
+
+Edge attributes and graph attributes are ignored; only the node attribute ``node_attr`` is
+modelled. networkx is imported inside the functions, so ``import skbridge`` works without it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from ._tabular import relaxed_onehot
+
+__all__ = ["GraphCodec"]
+
+_EDGE_STD = 0.25  # std of a dequantised adjacency entry (truncated at 1/2)
+_EDGE_LOG_MASS = math.log(0.5 * math.erfc(-0.5 / _EDGE_STD / math.sqrt(2.0)))  # log Phi(2)
+
+
+def _import_networkx():
+    try:
+        import networkx as nx
+    except ImportError as exc:  # pragma: no cover - exercised only without networkx
+        raise ImportError(
+            "graph data needs networkx: pip install 'skbridge[graphs]' (or pip install networkx)."
+        ) from exc
+    return nx
+
+
+def _node_order(G) -> list:
+    """The graph's nodes, sorted when their labels are sortable, else in insertion order."""
+    nodes = list(G.nodes)
+    try:
+        return sorted(nodes)
+    except TypeError:
+        return nodes
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+class GraphCodec(BaseEstimator):
+    """Lists of simple undirected graphs <-> flat model vectors (see the module docstring).
+
+    Parameters
+    ----------
+    node_attr : hashable or None, default=None
+        Name of a categorical node attribute to model (every node must have it); its value
+        is restored in samples. ``None`` models the structure only.
+
+    Attributes
+    ----------
+    max_nodes_ : int
+        ``N``, the number of node positions (the largest training graph).
+    node_categories_ : list
+        The sorted values of ``node_attr`` seen in fit (empty without ``node_attr``).
+    n_channels_ : int
+        ``F``, the width of a node block: the number of categories (1 without
+        ``node_attr``) plus the ABSENT category.
+    n_pairs_ : int
+        ``N(N-1)/2``, the adjacency entries of a model vector.
+    n_nodes_counts_ : ndarray of int
+        ``np.bincount`` of the training graphs' node counts (for reference).
+    n_latent_, n_packed_ : int
+        Model dimension ``N * F + N(N-1)/2``, and the packed-row width (the same).
+    has_discrete_ : bool
+        Always True (model vectors are dequantised).
+
+    Examples
+    --------
+    >>> from skbridge.data import GraphCodec, make_community_small
+    >>> graphs = make_community_small(10, random_state=0)
+    >>> codec = GraphCodec().fit(graphs)
+    >>> P, offset = codec.encode(graphs)
+    >>> [G.number_of_edges() for G in codec.decode(P)] == [
+    ...     G.number_of_edges() for G in graphs]
+    True
+    """
+
+    validates_input = True  # estimators hand raw X to the codec instead of sklearn's checks
+
+    _parameter_constraints: dict = {"node_attr": "no_validation"}
+
+    def __init__(self, node_attr=None):
+        self.node_attr = node_attr
+
+    # ------------------------------------------------------------------ input
+    def _read(self, X):
+        """Validate ``X`` as a non-empty list of simple undirected graphs with nodes."""
+        nx = _import_networkx()
+        if isinstance(X, nx.Graph):
+            raise TypeError(
+                "graph data must be a list of networkx graphs, got a single graph; pass [G]."
+            )
+        if not isinstance(X, (list, tuple)):
+            raise TypeError(
+                f"graph data must be a list of networkx graphs, got {type(X).__name__}."
+            )
+        if len(X) == 0:
+            raise ValueError("no graphs were given (the list is empty).")
+        for i, G in enumerate(X):
+            if not isinstance(G, nx.Graph):
+                raise TypeError(
+                    f"item {i} of the graph list is a {type(G).__name__}, not a networkx Graph; "
+                    "every item must be an undirected networkx.Graph."
+                )
+            if G.is_directed():
+                raise ValueError(
+                    f"graph {i} is directed; only undirected graphs are modelled: convert it "
+                    "with G.to_undirected()."
+                )
+            if G.is_multigraph():
+                raise ValueError(
+                    f"graph {i} is a multigraph; convert it to a simple graph with nx.Graph(G)."
+                )
+            if nx.number_of_selfloops(G):
+                raise ValueError(
+                    f"graph {i} has self-loops; remove them with "
+                    "G.remove_edges_from(nx.selfloop_edges(G))."
+                )
+            if G.number_of_nodes() == 0:
+                raise ValueError(f"graph {i} has no nodes; every graph needs at least one.")
+        return list(X)
+
+    def _attr_values(self, i, G, nodes):
+        """The ``node_attr`` value of each node of graph ``i``, in ``nodes`` order."""
+        values = []
+        for node in nodes:
+            data = G.nodes[node]
+            if self.node_attr not in data:
+                raise ValueError(
+                    f"node {node!r} of graph {i} has no attribute {self.node_attr!r}; with "
+                    f"node_attr={self.node_attr!r} every node needs one."
+                )
+            values.append(data[self.node_attr])
+        return values
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, X, y=None):
+        """Learn the number of node positions and the node categories from graphs ``X``."""
+        self._validate_params()
+        graphs = self._read(X)
+        counts = np.array([G.number_of_nodes() for G in graphs])
+        categories = []
+        if self.node_attr is not None:
+            if not _hashable(self.node_attr):
+                raise TypeError(f"node_attr must be hashable, got {self.node_attr!r}")
+            seen = set()
+            for i, G in enumerate(graphs):
+                for node, value in zip(
+                    G.nodes, self._attr_values(i, G, list(G.nodes)), strict=True
+                ):
+                    if not _hashable(value):
+                        raise ValueError(
+                            f"node {node!r} of graph {i} has an unhashable {self.node_attr!r} "
+                            f"value {value!r}; node attributes are categories."
+                        )
+                    seen.add(value)
+            try:
+                categories = sorted(seen)
+            except TypeError:  # unorderable mix of value types
+                categories = sorted(seen, key=repr)
+        self.node_categories_ = categories
+        self._index = {value: k for k, value in enumerate(categories)}
+        N = int(counts.max())
+        self.max_nodes_ = N
+        self.n_channels_ = max(len(categories), 1) + 1
+        self.n_pairs_ = N * (N - 1) // 2
+        self.n_nodes_counts_ = np.bincount(counts)
+        self.n_latent_ = N * self.n_channels_ + self.n_pairs_
+        self.n_packed_ = self.n_latent_
+        self.has_discrete_ = True
+        iu, ju = np.triu_indices(N, 1)
+        pair_index = np.full((N, N), -1, dtype=np.int64)
+        pair_index[iu, ju] = np.arange(self.n_pairs_)
+        pair_index[ju, iu] = np.arange(self.n_pairs_)
+        self._pair_index = pair_index
+        return self
+
+    # ----------------------------------------------------------------- encode
+    def encode(self, X):
+        """Graphs -> ``(P, offset)``: packed rows (n, ``n_packed_``) with one-hot node blocks
+        and 0/1 adjacency entries, and the per-row offset (0: scores are log-probabilities)."""
+        graphs = self._read(X)
+        N, F = self.max_nodes_, self.n_channels_
+        n = len(graphs)
+        nodes_block = np.zeros((n, N, F))
+        edges = np.zeros((n, self.n_pairs_))
+        absent = F - 1
+        for i, G in enumerate(graphs):
+            k = G.number_of_nodes()
+            if k > N:
+                raise ValueError(
+                    f"graph {i} has {k} nodes, but the model was fitted on graphs of at most "
+                    f"{N} nodes."
+                )
+            nodes = _node_order(G)
+            if self.node_attr is None:
+                cats = np.zeros(k, dtype=np.int64)
+            else:
+                values = self._attr_values(i, G, nodes)
+                unseen = [v for v in values if not (_hashable(v) and v in self._index)]
+                if unseen:
+                    shown = ", ".join(sorted({repr(v) for v in unseen})[:10])
+                    raise ValueError(
+                        f"graph {i} has {self.node_attr!r} values not seen in fit: {shown}; "
+                        f"the categories are {self.node_categories_[:30]}."
+                    )
+                cats = np.array([self._index[v] for v in values], dtype=np.int64)
+            nodes_block[i, np.arange(k), cats] = 1.0
+            nodes_block[i, k:, absent] = 1.0
+            if G.number_of_edges():
+                position = {node: p for p, node in enumerate(nodes)}
+                ends = np.array([(position[u], position[v]) for u, v in G.edges()])
+                edges[i, self._pair_index[ends[:, 0], ends[:, 1]]] = 1.0
+        P = np.concatenate([nodes_block.reshape(n, N * F), edges], axis=1)
+        return P, np.zeros(n)
+
+    def perturb(self, P: torch.Tensor, u: torch.Tensor):
+        """Dequantise packed rows with uniforms ``u`` (n, ``n_latent_``): ``(v, log q(v|x))``.
+
+        Node blocks: argmax dequantisation; adjacency entries: :math:`N(e, s^2)` truncated to
+        the side of 1/2 that ``e`` is on, drawn by inversion (float64 inside).
+        """
+        n = P.shape[0]
+        NF = self.max_nodes_ * self.n_channels_
+        F = self.n_channels_
+        vn, lq = relaxed_onehot(P[:, :NF].reshape(-1, F), u[:, :NF].reshape(-1, F))
+        lq = lq.reshape(n, -1).sum(1)
+        e = P[:, NF:].double()
+        ue = u[:, NF:].double().clamp(1e-7, 1 - 1e-7)
+        s = _EDGE_STD
+        # z ~ N(0, 1) truncated to z < 0.5 / s; e = 0: v = s z < 1/2; e = 1: v = 1 - s z > 1/2
+        z = torch.special.ndtri(ue * math.exp(_EDGE_LOG_MASS))
+        ve = e + (1.0 - 2.0 * e) * s * z
+        log_norm = -0.5 * math.log(2 * math.pi) - math.log(s) - _EDGE_LOG_MASS
+        lq = lq + (-0.5 * z**2 + log_norm).sum(1)
+        v = torch.cat([vn.reshape(n, NF), ve], dim=1)
+        return v.to(P.dtype), lq.to(P.dtype)
+
+    # ----------------------------------------------------------------- decode
+    def decode(self, V, random_state=None):
+        """Model vectors -> list of ``networkx.Graph`` (nodes ``0, ..., k-1``).
+
+        A position is a node when its argmax is not ABSENT (its attribute is the argmax
+        category); a pair of nodes is an edge when its entry is at least 1/2.
+        """
+        nx = _import_networkx()
+        N, F = self.max_nodes_, self.n_channels_
+        V = np.asarray(V, dtype=np.float64).reshape(-1, self.n_latent_)
+        cats = V[:, : N * F].reshape(-1, N, F).argmax(2)
+        adjacency = V[:, N * F :] >= 0.5
+        iu, ju = np.triu_indices(N, 1)
+        out = []
+        for row_cats, row_adj in zip(cats, adjacency, strict=True):
+            present = row_cats != F - 1
+            label = np.cumsum(present) - 1  # new label of each present position
+            G = nx.Graph()
+            if self.node_attr is None:
+                G.add_nodes_from(range(int(present.sum())))
+            else:
+                G.add_nodes_from(
+                    (int(label[p]), {self.node_attr: self.node_categories_[row_cats[p]]})
+                    for p in np.nonzero(present)[0]
+                )
+            keep = row_adj & present[iu] & present[ju]
+            G.add_edges_from(zip(label[iu[keep]].tolist(), label[ju[keep]].tolist(), strict=True))
+            out.append(G)
+        return out
+
+    # ---------------------------------------------------------------- network
+    def make_network(self, hidden, *, T=1.0, zero_init=False):
+        """The permutation-equivariant drift network for this codec's vectors.
+
+        ``hidden="auto"``: node width 64; otherwise the widest of ``hidden``.
+        """
+        from ..nets._graph import GraphDriftNet
+
+        width = 64 if isinstance(hidden, str) and hidden == "auto" else max(map(int, hidden))
+        return GraphDriftNet(
+            self.max_nodes_, self.n_channels_, width, T=float(T), zero_init=zero_init
+        )

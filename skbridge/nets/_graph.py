@@ -1,0 +1,204 @@
+r"""A permutation-equivariant, time-conditioned drift network for graph model vectors.
+
+The flat vector of one graph (see :class:`~skbridge.data.GraphCodec`) is a node block ``X``
+of shape ``(N, F)``, row-major, followed by the strict upper triangle of the adjacency,
+row-major (``N(N-1)/2`` entries). :class:`GraphDriftNet` reads it as node features ``h_i``
+(a linear map of ``X``'s rows) and edge features ``e_ij`` (a linear map of the adjacency
+value), and stacks residual message-passing layers
+
+.. math::
+
+    h_i &\leftarrow h_i + \mathrm{MLP}\big([h_i,\ \textstyle\sum_j A_{ij} h_j / N,\
+        \mathrm{mean}_j\, h_j,\ \textstyle\sum_{j \ne i} e_{ij} / N]\big)
+        \quad (\text{plus } W\tau(t) \text{ in the hidden layer}) \\
+    e_{ij} &\leftarrow e_{ij} + W_2\, \mathrm{SiLU}\big(W_1 e_{ij}
+        + (a_i + a_j) \odot (b_i + b_j)\big),
+        \quad a = U h + W'\tau(t) + c,\ b = V h + c'
+
+where ``A`` is the (noisy) input adjacency, symmetrised with a zero diagonal, and
+:math:`\tau(t)` a time embedding. The edge pre-activation is a quadratic form in the pair's
+node features: it holds sum terms :math:`h_i + h_j`, the symmetric products
+:math:`U h_i \odot V h_j + U h_j \odot V h_i` and the time, like an MLP on
+``[e_ij, h_i + h_j, h_i * h_j, t]``, at the cost of one gather. The edge update is symmetric
+in ``(i, j)`` by construction, so edge features are kept for the pairs ``i < j`` only and the
+edge output needs no symmetrisation. Outputs are linear maps of ``SiLU(h)`` (``F`` per node)
+and ``SiLU(e)`` (1 per pair).
+
+On CPU the pairs dominate the cost (``N(N-1)/2`` of them per graph, against ``N`` nodes), so
+the edge width is a quarter of the node width, edge tensors are laid out pair-major and
+node features are gathered to pairs with products by the pair-node incidence matrix, faster
+than indexing on CPU, backward included (up to 64 nodes; index gathers beyond, where the
+dense incidence grows as ``N^3``). Community-small (``N = 20``, 190 pairs), width 64, batch
+256: about 7 training iterations per second on one CPU thread of a shared machine.
+
+Every operation is a per-node or per-pair map, a sum over nodes or a product with the
+adjacency, so permuting the node positions of the input permutes the output the same way.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ._mlp import TimeEmbedding
+
+__all__ = ["GraphDriftNet"]
+
+
+_DENSE_INCIDENCE_MAX_NODES = 64  # up to here, pair <-> node sums are incidence products
+
+
+class _Pairs:
+    """Sums between node-major ``(N, k)`` and pair-major ``(pairs, k)`` tensors: the
+    incidence-matrix product (fast on CPU, backward included) for small ``N``, index
+    gathers and scatters for large ``N`` (the dense incidence has ``N^2 (N-1)/2`` entries)."""
+
+    def __init__(self, net, dtype):
+        self.inc = None if net.inc is None else net.inc.to(dtype)
+        self.iu, self.ju, self.n_nodes = net.iu, net.ju, net.n_nodes
+
+    def end_sums(self, x):
+        """``x_i + x_j`` for every pair ``(i, j)``."""
+        if self.inc is not None:
+            return self.inc @ x
+        return x.index_select(0, self.iu) + x.index_select(0, self.ju)
+
+    def node_sums(self, y):
+        """``sum_{j != i} y_ij`` for every node ``i``."""
+        if self.inc is not None:
+            return self.inc.T @ y
+        out = y.new_zeros(self.n_nodes, y.shape[1])
+        return out.index_add(0, self.iu, y).index_add(0, self.ju, y)
+
+
+class _Layer(nn.Module):
+    def __init__(self, width: int, edge_width: int, emb_dim: int):
+        super().__init__()
+        # node MLP on [h_i, sum_j A_ij h_j / N, mean_j h_j, sum_j e_ij / N, temb]
+        self.node_in = nn.Linear(3 * width + edge_width, width)
+        self.node_time = nn.Linear(emb_dim, width, bias=False)
+        self.node_out = nn.Linear(width, width)
+        # edge MLP on e_ij and the pair's node features and time (see the module docstring)
+        self.edge_in = nn.Linear(edge_width, edge_width, bias=False)
+        self.edge_a = nn.Linear(width, edge_width)
+        self.edge_b = nn.Linear(width, edge_width)
+        self.edge_time = nn.Linear(emb_dim, edge_width, bias=False)
+        self.edge_out = nn.Linear(edge_width, edge_width, bias=False)
+        self.act = nn.SiLU()
+
+    def forward(self, h, e, A, emb, pairs):
+        """``h`` (n, N, width) node features; ``e`` (pairs, n, edge_width) edge features,
+        pair-major; ``pairs`` the :class:`_Pairs` that move features between the two."""
+        n, n_nodes, _ = h.shape
+        we = e.shape[-1]
+        msg = torch.bmm(A, h) / n_nodes
+        mean = h.mean(1, keepdim=True).expand_as(h)
+        e_agg = pairs.node_sums(e.reshape(e.shape[0], n * we)) / n_nodes  # sum_j e_ij / N
+        e_agg = e_agg.reshape(n_nodes, n, we).transpose(0, 1)
+        z = self.node_in(torch.cat([h, msg, mean, e_agg], dim=-1))
+        z = z + self.node_time(emb)[:, None, :]
+        h = h + self.node_out(self.act(z))
+        if e.shape[0] == 0:
+            return h, e
+        # (a_i + a_j) * (b_i + b_j), a = U h + W temb + c, b = V h + c': sums, products and time
+        emb_e = self.edge_time(emb)[:, None, :]
+        ga = pairs.end_sums((self.edge_a(h) + emb_e).transpose(0, 1).reshape(n_nodes, n * we))
+        gb = pairs.end_sums(self.edge_b(h).transpose(0, 1).reshape(n_nodes, n * we))
+        base = (ga * gb).reshape(-1, we)
+        z = torch.addmm(base, e.reshape(-1, we), self.edge_in.weight.T)
+        z = self.act(z)
+        e = torch.addmm(e.reshape(-1, we), z, self.edge_out.weight.T).reshape(e.shape)
+        return h, e
+
+
+class GraphDriftNet(nn.Module):
+    """``(t, x) -> R^d`` for flat graph vectors: ``N * F`` node coordinates, then the
+    ``N(N-1)/2`` upper-triangle adjacency entries (see the module docstring).
+
+    Parameters
+    ----------
+    n_nodes : int
+        ``N``, the number of node positions.
+    n_channels : int
+        ``F``, the width of a node's block.
+    width : int, default=64
+        Node feature width.
+    n_layers : int, default=3
+        Message-passing layers.
+    edge_width : int or None, default=None
+        Edge feature width; ``None``: ``max(8, width // 4)``.
+    time_dim : int, default=16
+        Sinusoidal time features (:class:`~skbridge.nets.TimeEmbedding`).
+    T : float, default=1.0
+        Time horizon (scales the time embedding).
+    zero_init : bool, default=False
+        Zero the output layers, so the network starts as the zero function.
+    """
+
+    def __init__(
+        self,
+        n_nodes: int,
+        n_channels: int,
+        width: int = 64,
+        *,
+        n_layers: int = 3,
+        edge_width: int | None = None,
+        time_dim: int = 16,
+        T: float = 1.0,
+        zero_init: bool = False,
+    ):
+        super().__init__()
+        N, F = int(n_nodes), int(n_channels)
+        width = int(width)
+        edge_width = max(8, width // 4) if edge_width is None else int(edge_width)
+        self.n_nodes, self.n_channels = N, F
+        self.n_pairs = N * (N - 1) // 2
+        self.dim = N * F + self.n_pairs
+        iu, ju = torch.triu_indices(N, N, offset=1)
+        self.register_buffer("iu", iu, persistent=False)
+        self.register_buffer("ju", ju, persistent=False)
+        # entries (i, j) and (j, i) of the flattened N x N adjacency, for pair m = (i, j)
+        self.register_buffer("sym_index", torch.cat([iu * N + ju, ju * N + iu]), persistent=False)
+        inc = None
+        if N <= _DENSE_INCIDENCE_MAX_NODES:
+            inc = torch.zeros(self.n_pairs, N)  # inc[m, i] = inc[m, j] = 1 for pair m = (i, j)
+            inc[torch.arange(self.n_pairs), iu] = 1.0
+            inc[torch.arange(self.n_pairs), ju] = 1.0
+        self.register_buffer("inc", inc, persistent=False)
+
+        self.embed = TimeEmbedding(time_dim, T)
+        emb_dim = width
+        self.time_mlp = nn.Sequential(nn.Linear(time_dim, emb_dim), nn.SiLU())
+        self.node_in = nn.Linear(F, width)
+        self.edge_in = nn.Linear(1, edge_width)
+        self.layers = nn.ModuleList(_Layer(width, edge_width, emb_dim) for _ in range(n_layers))
+        self.node_out = nn.Linear(width, F)
+        self.edge_out = nn.Linear(edge_width, 1)
+        self.act = nn.SiLU()
+        if zero_init:
+            for lin in (self.node_out, self.edge_out):
+                nn.init.zeros_(lin.weight)
+                nn.init.zeros_(lin.bias)
+
+    def forward(self, t: Tensor, x: Tensor) -> Tensor:
+        n = x.shape[0]
+        N, F = self.n_nodes, self.n_channels
+        flat = x.reshape(n, -1)
+        if flat.shape[1] != self.dim:
+            raise ValueError(
+                f"expected graph vectors of {self.dim} coordinates ({N} nodes × {F} channels "
+                f"+ {self.n_pairs} pairs), got {flat.shape[1]}"
+            )
+        X = flat[:, : N * F].reshape(n, N, F)
+        a = flat[:, N * F :]
+        A = a.new_zeros(n, N * N).index_copy(1, self.sym_index, torch.cat([a, a], dim=1))
+        A = A.reshape(n, N, N)  # symmetric, zero diagonal
+        emb = self.time_mlp(self.embed(t, n).to(flat.dtype))
+        h = self.node_in(X)
+        e = self.edge_in(a.T[..., None])  # (pairs, n, edge_width)
+        pairs = _Pairs(self, flat.dtype)
+        for layer in self.layers:
+            h, e = layer(h, e, A, emb, pairs)
+        out_nodes = self.node_out(self.act(h)).reshape(n, N * F)
+        out_edges = self.edge_out(self.act(e)).reshape(self.n_pairs, n).T
+        return torch.cat([out_nodes, out_edges], dim=1).reshape(x.shape)

@@ -1,0 +1,301 @@
+"""Graphs: the codec (round trip, dequantisation, node attributes), the equivariant drift
+network, every model on graph data, and bad input."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import truncnorm
+
+from skbridge import SBVAE, VAE, FlowMatching, ScoreSDE
+from skbridge.data import GraphCodec, make_community_small
+from skbridge.data._tabular import relaxed_onehot
+from skbridge.models._base import dequantize
+from skbridge.nets import _graph as graph_nets
+from skbridge.nets import drift_network
+from skbridge.nets._graph import GraphDriftNet
+
+nx = pytest.importorskip("networkx")
+
+FAST = {
+    ScoreSDE: dict(max_iter=20, n_steps=5, hidden_layer_sizes=(16,), n_elbo_samples=1),
+    SBVAE: dict(
+        max_iter=20, n_steps=5, hidden_layer_sizes=(16,), n_elbo_samples=1, encoder_max_iter=2
+    ),
+    FlowMatching: dict(max_iter=20, n_steps=4, hidden_layer_sizes=(16,)),
+    VAE: dict(max_iter=20, hidden_layer_sizes=(16,), n_importance_samples=4),
+}
+MODELS = [pytest.param(cls, id=cls.__name__) for cls in FAST]
+
+
+@pytest.fixture(scope="module")
+def community():
+    return make_community_small(30, random_state=0)
+
+
+def _labelled_graphs():
+    """Small graphs of different sizes with a node attribute, isolated nodes and string
+    node labels (sortable) and mixed labels (not sortable)."""
+    G0 = nx.Graph()
+    G0.add_nodes_from([("c", {"kind": "x"}), ("a", {"kind": "y"}), ("b", {"kind": "x"})])
+    G0.add_nodes_from([("d", {"kind": "z"})])  # isolated
+    G0.add_edges_from([("a", "b"), ("b", "c")])
+    G1 = nx.Graph()
+    G1.add_node(0, kind="z")  # a single isolated node
+    G2 = nx.Graph()
+    G2.add_nodes_from([(1, {"kind": "y"}), ("q", {"kind": "x"}), (2, {"kind": "x"})])
+    G2.add_edges_from([(1, "q"), ("q", 2), (1, 2)])
+    G3 = nx.path_graph(6)
+    nx.set_node_attributes(G3, "y", "kind")
+    G3.add_node(6, kind="x")  # isolated, last
+    return [G0, G1, G2, G3]
+
+
+def _canonical(G):
+    """``G`` relabelled 0..k-1 in the codec's node order (sorted when sortable)."""
+    try:
+        order = sorted(G.nodes)
+    except TypeError:
+        order = list(G.nodes)
+    return nx.relabel_nodes(G, {node: i for i, node in enumerate(order)})
+
+
+def _same(A, B):
+    return (
+        sorted(A.nodes(data=True)) == sorted(B.nodes(data=True))
+        and {frozenset(e) for e in A.edges()} == {frozenset(e) for e in B.edges()}
+        and isinstance(B, nx.Graph)
+        and not B.is_directed()
+        and not B.is_multigraph()
+    )
+
+
+# ------------------------------------------------------------------------- codec
+def test_round_trip_structure(community):
+    codec = GraphCodec().fit(community)
+    N = max(G.number_of_nodes() for G in community)
+    assert codec.max_nodes_ == N and codec.n_channels_ == 2
+    assert codec.n_latent_ == codec.n_packed_ == N * 2 + N * (N - 1) // 2
+    assert codec.has_discrete_ and codec.validates_input
+    assert codec.n_nodes_counts_.sum() == 30
+    assert codec.n_nodes_counts_[12] == sum(G.number_of_nodes() == 12 for G in community)
+    P, offset = codec.encode(community)
+    assert P.shape == (30, codec.n_packed_) and np.all(offset == 0)
+    assert set(np.unique(P)) == {0.0, 1.0}
+    out = codec.decode(P)
+    assert all(nx.utils.graphs_equal(G, H) for G, H in zip(community, out, strict=True))
+    assert any(G.number_of_nodes() < N for G in community)  # padding is exercised
+
+
+def test_round_trip_attributes_isolated_nodes_and_labels():
+    graphs = _labelled_graphs()
+    codec = GraphCodec(node_attr="kind").fit(graphs)
+    assert codec.node_categories_ == ["x", "y", "z"]
+    assert codec.max_nodes_ == 7 and codec.n_channels_ == 4
+    P, _ = codec.encode(graphs)
+    out = codec.decode(P)
+    for G, H in zip(graphs, out, strict=True):
+        assert list(H.nodes) == list(range(G.number_of_nodes()))
+        assert _same(_canonical(G), H)
+    # every dequantisation draw decodes back, with a finite log q
+    Pt = torch.as_tensor(np.repeat(P, 25, axis=0), dtype=torch.float32)
+    v, log_q = dequantize(codec, Pt, generator=torch.Generator().manual_seed(0))
+    assert v.shape == Pt.shape and torch.isfinite(log_q).all()
+    for k, H in enumerate(codec.decode(v.numpy())):
+        assert _same(_canonical(graphs[k // 25]), H)
+
+
+def test_dequantisation_log_q_is_exact(community):
+    codec = GraphCodec().fit(community[:5])
+    P, _ = codec.encode(community[:5])
+    Pt = torch.as_tensor(P, dtype=torch.float64)
+    u = torch.rand(Pt.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    v, log_q = codec.perturb(Pt, u)
+    NF, F = codec.max_nodes_ * codec.n_channels_, codec.n_channels_
+    _, lq_nodes = relaxed_onehot(Pt[:, :NF].reshape(-1, F), u[:, :NF].reshape(-1, F))
+    e, ve = P[:, NF:], v[:, NF:].numpy()
+    s = 0.25
+    lo = np.where(e == 1, (0.5 - 1.0) / s, -np.inf)
+    hi = np.where(e == 1, np.inf, 0.5 / s)
+    lq_edges = truncnorm.logpdf(ve, lo, hi, loc=e, scale=s).sum(1)
+    expected = lq_nodes.reshape(5, -1).sum(1).numpy() + lq_edges
+    np.testing.assert_allclose(log_q.numpy(), expected, rtol=1e-8)
+    assert np.all((ve >= 0.5) == (e == 1))
+
+
+def test_single_node_graphs():
+    graphs = [nx.empty_graph(1), nx.empty_graph(1)]
+    codec = GraphCodec().fit(graphs)
+    assert codec.n_latent_ == 2 and codec.n_pairs_ == 0
+    P, _ = codec.encode(graphs)
+    v, log_q = dequantize(codec, torch.as_tensor(P, dtype=torch.float32))
+    assert all(_same(G, H) for G, H in zip(graphs, codec.decode(v.numpy()), strict=True))
+
+
+def test_decode_drops_absent_nodes_and_their_edges():
+    codec = GraphCodec().fit([nx.path_graph(4)])
+    P, _ = codec.encode([nx.path_graph(4)])
+    V = P.copy()
+    V[0, 2 * 2 : 2 * 2 + 2] = [0.0, 1.0]  # position 2 becomes ABSENT
+    (H,) = codec.decode(V)
+    # path 0-1-2-3 without position 2: nodes 0, 1, 3 -> 0, 1, 2; only the edge 0-1 is left
+    assert list(H.nodes) == [0, 1, 2] and sorted(H.edges) == [(0, 1)]
+
+
+def test_import_without_networkx():
+    code = (
+        "import sys; sys.modules['networkx'] = None\n"
+        "import skbridge, skbridge.data\n"
+        "c = skbridge.data.GraphCodec()\n"
+        "try:\n    c.fit([1])\nexcept ImportError as e:\n    print('ok', 'networkx' in str(e))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "ok True", out.stderr
+
+
+# ----------------------------------------------------------------------- network
+def _permute_flat(x, perm, N, F):
+    """Permute the node positions of flat graph vectors: new position p is old perm[p]."""
+    n = x.shape[0]
+    X = x[:, : N * F].reshape(n, N, F)[:, perm]
+    iu, ju = torch.triu_indices(N, N, 1)
+    A = torch.zeros(n, N, N, dtype=x.dtype)
+    A[:, iu, ju] = x[:, N * F :]
+    A[:, ju, iu] = x[:, N * F :]
+    A = A[:, perm][:, :, perm]
+    return torch.cat([X.reshape(n, -1), A[:, iu, ju]], dim=1)
+
+
+def _edge_matrix(y, N, F):
+    """The full edge output of the network, rebuilt from the flat output."""
+    iu, ju = torch.triu_indices(N, N, 1)
+    A = torch.zeros(y.shape[0], N, N, dtype=y.dtype)
+    A[:, iu, ju] = y[:, N * F :]
+    return A
+
+
+@pytest.mark.parametrize("N, F", [(7, 3), (12, 2)])
+@pytest.mark.parametrize("dense", [True, False], ids=["incidence", "index"])
+def test_network_permutation_equivariance(N, F, dense, monkeypatch):
+    # both ways of moving features between nodes and pairs (small N: incidence products)
+    monkeypatch.setattr(graph_nets, "_DENSE_INCIDENCE_MAX_NODES", 64 if dense else 0)
+    torch.manual_seed(0)
+    net = GraphDriftNet(N, F, 32).double()
+    d = N * F + N * (N - 1) // 2
+    x = torch.randn(4, d, dtype=torch.float64)
+    t = torch.rand(4, dtype=torch.float64)
+    y = net(t, x)
+    assert y.shape == x.shape
+    for seed in range(3):
+        perm = torch.randperm(N, generator=torch.Generator().manual_seed(seed))
+        y_perm = net(t, _permute_flat(x, perm, N, F))
+        torch.testing.assert_close(y_perm, _permute_flat(y, perm, N, F), atol=1e-5, rtol=0)
+        assert not torch.allclose(y_perm, y)  # the output does depend on the positions
+    # the edge output is symmetric: swapping nodes 0 and 1 turns pair (0, 1) into (1, 0),
+    # stored as the same flat entry, whose output must not change
+    swap = torch.arange(N)
+    swap[[0, 1]] = swap[[1, 0]]
+    y_swap = net(t, _permute_flat(x, swap, N, F))
+    E, E_swap = _edge_matrix(y, N, F), _edge_matrix(y_swap, N, F)
+    torch.testing.assert_close(E[:, 0, 1], E_swap[:, 0, 1], atol=1e-5, rtol=0)
+    # a scalar time works too, and zero_init starts from the zero function
+    assert net(torch.tensor(0.5, dtype=torch.float64), x).shape == x.shape
+    zero = GraphDriftNet(N, F, 32, zero_init=True)
+    assert torch.count_nonzero(zero(t.float(), x.float())) == 0
+    # the two ways agree
+    monkeypatch.setattr(graph_nets, "_DENSE_INCIDENCE_MAX_NODES", 0 if dense else 64)
+    other = GraphDriftNet(N, F, 32).double()
+    other.load_state_dict(net.state_dict())
+    assert (other.inc is None) == dense
+    torch.testing.assert_close(other(t, x), y, atol=1e-10, rtol=0)
+
+
+def test_network_tiny_graphs():
+    """One node (no pairs) and two nodes (one pair): shapes and gradients."""
+    for N in (1, 2):
+        net = GraphDriftNet(N, 2, 8)
+        x = torch.randn(3, 2 * N + N * (N - 1) // 2, requires_grad=True)
+        y = net(torch.rand(3), x)
+        y.sum().backward()
+        assert y.shape == x.shape and torch.isfinite(x.grad).all()
+
+
+def test_codec_builds_the_network(community):
+    codec = GraphCodec().fit(community[:4])
+    net = drift_network(codec, codec.n_latent_, (16, 24), T=2.0)
+    assert isinstance(net, GraphDriftNet) and net.node_in.out_features == 24
+    net = drift_network(codec, codec.n_latent_, "auto", zero_init=True)
+    assert net.node_in.out_features == 64
+    x = torch.randn(3, codec.n_latent_)
+    assert torch.count_nonzero(net(torch.rand(3), x)) == 0
+
+
+# ------------------------------------------------------------------------ models
+@pytest.mark.parametrize("cls", MODELS)
+def test_models_fit_sample_score(cls, community):
+    model = cls(random_state=0, **FAST[cls]).fit(community)
+    codec = model.codec_
+    assert isinstance(codec, GraphCodec) and codec.max_nodes_ == 20
+    samples = model.sample(5, random_state=0)
+    assert len(samples) == 5
+    for G in samples:
+        assert type(G) is nx.Graph and not G.is_directed() and not G.is_multigraph()
+        assert nx.number_of_selfloops(G) == 0
+        assert G.number_of_nodes() <= codec.max_nodes_
+        assert list(G.nodes) == list(range(G.number_of_nodes()))
+    scores = model.score_samples(community[:3])
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+    # deterministic, and a row's score does not depend on the other rows
+    np.testing.assert_allclose(model.score_samples(community[1:2]), scores[1:2], rtol=1e-5)
+
+
+def test_model_with_node_attribute():
+    graphs = _labelled_graphs() * 4
+    model = FlowMatching(data=GraphCodec(node_attr="kind"), random_state=0, **FAST[FlowMatching])
+    model.fit(graphs)
+    for G in model.sample(4, random_state=1):
+        assert G.number_of_nodes() <= 7
+        assert all(kind in ("x", "y", "z") for _, kind in G.nodes(data="kind"))
+    assert np.all(np.isfinite(model.score_samples(graphs[:4])))
+
+
+# --------------------------------------------------------------------- bad input
+def test_bad_input_errors(community):
+    codec = GraphCodec()
+    with pytest.raises(ValueError, match="to_undirected"):
+        codec.fit([nx.Graph(community[0]), nx.DiGraph(community[1])])
+    with pytest.raises(ValueError, match=r"nx\.Graph\(G\)"):
+        codec.fit([nx.MultiGraph(community[0])])
+    with pytest.raises(TypeError, match="item 1 .* ndarray"):
+        codec.fit([community[0], np.zeros((3, 3)), "x"])
+    with pytest.raises(TypeError, match="single graph"):
+        codec.fit(community[0])
+    with pytest.raises(ValueError, match="graph 1 has no nodes"):
+        codec.fit([community[0], nx.Graph()])
+    with pytest.raises(ValueError, match="empty"):
+        codec.fit([])
+    loop = nx.path_graph(3)
+    loop.add_edge(1, 1)
+    with pytest.raises(ValueError, match="self-loops"):
+        codec.fit([loop])
+    # too many nodes at score time, through a model
+    small = [nx.path_graph(4), nx.cycle_graph(5)]
+    model = VAE(random_state=0, **{**FAST[VAE], "max_iter": 2}).fit(small)
+    with pytest.raises(ValueError, match="graph 0 has 6 nodes.* at most 5"):
+        model.score_samples([nx.path_graph(6)])
+    with pytest.raises(ValueError, match="to_undirected"):
+        model.score_samples([nx.DiGraph(nx.path_graph(3))])
+    # node attributes: missing in fit, missing and unseen at score time
+    graphs = _labelled_graphs()
+    bare = nx.path_graph(3)
+    nx.set_node_attributes(bare, {0: "x", 1: "y"}, "kind")
+    with pytest.raises(ValueError, match="node 2 of graph 4 has no attribute 'kind'"):
+        GraphCodec(node_attr="kind").fit(graphs + [bare])
+    codec = GraphCodec(node_attr="kind").fit(graphs)
+    with pytest.raises(ValueError, match="node 2 of graph 0 has no attribute"):
+        codec.encode([bare])
+    nx.set_node_attributes(bare, {2: "w"}, "kind")
+    with pytest.raises(ValueError, match="not seen in fit: 'w'; the categories"):
+        codec.encode([bare])
