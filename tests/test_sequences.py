@@ -59,6 +59,18 @@ def test_variable_length_strings_round_trip(dna):
     assert torch.isfinite(log_q).all()
 
 
+def test_decoding_drops_stray_end_tokens_and_never_returns_empty():
+    codec = SequenceCodec().fit(["AC", "GTA"])  # alphabet ACGT + end token, length 3
+    end = np.eye(5)[4]
+    V = np.stack(
+        [
+            np.stack([np.eye(5)[0], end, np.eye(5)[1]]),  # A <end> C -> "AC"
+            np.stack([end + 0.3 * np.eye(5)[2], end, end]),  # all end -> likeliest token "G"
+        ]
+    )
+    assert codec.decode(V.reshape(2, -1)) == ["AC", "G"]
+
+
 def test_token_lists_keep_tokens_and_type():
     seqs = [["Cl", "C", "O"], ["C", "C"], ["O", "Cl", "C", "C"]]
     codec = SequenceCodec().fit(seqs)
@@ -153,3 +165,39 @@ def test_models_fit_sample_score_strings(cls, dna):
     assert max(map(len, S)) <= max(map(len, dna))
     scores = model.score_samples(dna[:4])
     assert np.isfinite(scores).all() and np.all(scores < 0)  # log-probabilities (bounds)
+
+
+# ----------------------------------------------------------------------- quality
+@pytest.mark.slow
+def test_token_samples_follow_the_training_lengths_and_kmers():
+    """A short fit learns where strings end and beats i.i.d. letters on k-mer spectra."""
+    from skbridge.metrics import kmer_jsd
+
+    dna = make_dna(900, length=(8, 16), motifs=("TATA",), motif_prob=0.8, random_state=0)
+    train, test = dna[:600], dna[600:]
+    model = ScoreSDE(max_iter=800, n_steps=50, hidden_layer_sizes=(32,), random_state=0)
+    synth = model.fit(train).sample(300, random_state=1)
+    lengths = np.array([len(s) for s in synth])
+    assert set("".join(synth)) <= set("ACGT")
+    assert lengths.min() >= 1 and lengths.max() <= 16
+    # training lengths are uniform on 8..16 (mean 12, sd 2.6): the sample mean of 300 has
+    # Monte Carlo sd 0.15, so 1.0 leaves room for model error only
+    assert abs(lengths.mean() - 12.0) < 1.0
+    rng = np.random.default_rng(0)  # i.i.d. letters with the training frequencies
+    letters, counts = np.unique(list("".join(train)), return_counts=True)
+    iid = ["".join(rng.choice(letters, n, p=counts / counts.sum())) for n in lengths]
+    assert kmer_jsd(test, synth) < kmer_jsd(test, iid)
+
+
+@pytest.mark.slow
+def test_series_samples_keep_the_temporal_structure():
+    """Sines keep their autocorrelation, unlike the same values shuffled in time."""
+    from skbridge.metrics import autocorrelation_error
+
+    X = make_sines(1200, length=16, n_channels=2, random_state=0)
+    train, test = X[:900], X[900:]
+    model = ScoreSDE(max_iter=800, n_steps=50, hidden_layer_sizes=(32,), random_state=0)
+    synth = model.fit(train).sample(300, random_state=1)
+    shuffled = np.random.default_rng(0).permuted(test, axis=1)
+    assert autocorrelation_error(test, synth) < 0.5 * autocorrelation_error(test, shuffled)
+    assert synth.min() > -0.5 and synth.max() < 1.5  # sines live in [0, 1]

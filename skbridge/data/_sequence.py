@@ -11,9 +11,11 @@ Two kinds of sequence data, told apart in :meth:`SequenceCodec.fit`:
   alphabet in the same continuous relaxation as the tabular codec's categorical columns
   (argmax dequantisation), so scores are lower bounds on log-probabilities.
   Sequences of different lengths are padded with an end token to the longest training
-  length: the model learns where a sequence ends, and a sampled sequence ends at its first
-  end token (tokens after it are dropped, so the lengths of samples follow what the model
-  learned of the training lengths). ``length=<int>`` instead asks for fixed-length data and
+  length: the model learns how long sequences are. A sampled sequence is its non-end tokens
+  in order (for data, the tokens before the padding), so a stray end token in the middle of
+  a sample removes one position instead of cutting the sample short, and no sample is
+  empty. Every dequantised draw of a training sequence still decodes to it, so scores stay
+  bounds. ``length=<int>`` instead asks for fixed-length data and
   refuses anything else.
 
 Either way the model sees ``length * width`` coordinates, laid out time-major: position
@@ -278,9 +280,10 @@ class SequenceCodec(BaseEstimator):
         idx = V.argmax(2)
         end = len(self._levels) - 1 if self.variable_length_ else -1
         out = []
-        for row in idx:
-            stop = np.nonzero(row == end)[0]
-            row = row[: stop[0]] if stop.size else row
-            toks = [self._levels[i] for i in row]
+        for v, row in zip(V, idx, strict=True):
+            keep = row[row != end]
+            if keep.size == 0:  # all end tokens: the likeliest real token at the first step
+                keep = v[0, :end].argmax(keepdims=True)
+            toks = [self._levels[i] for i in keep]
             out.append("".join(toks) if self.is_string_ else toks)
         return out
