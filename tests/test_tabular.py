@@ -253,7 +253,7 @@ def test_quantile_codec_through_the_estimator_and_data_validation():
     assert (out.dtypes == X.dtypes).all() and np.isfinite(out["skewed"]).all()
     assert np.isfinite(model.score_samples(X.iloc[:10])).all()
     with pytest.raises(ValueError, match="data"):
-        ScoreSDE(**FAST, data="graph").fit(X)
+        ScoreSDE(**FAST, data="image").fit(X)
 
 
 def test_float_resolution_and_range_are_kept_in_samples():
