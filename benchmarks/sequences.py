@@ -32,7 +32,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import sys
 import time
@@ -45,7 +44,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from core import machine_info  # noqa: E402
+from _results import markdown_tables, save_rows  # noqa: E402
 
 DATASETS = ("sines", "dna")
 MODELS = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE", "PAR", "resampled + noise", "unigram")
@@ -252,19 +251,7 @@ COLUMNS = {
 
 
 def markdown(rows) -> str:
-    lines = []
-    for dataset in dict.fromkeys(r["dataset"] for r in rows):
-        cols = COLUMNS[dataset]
-        lines.append(f"\n**{dataset}**\n")
-        lines.append("| model | " + " | ".join(h for _, h, _ in cols) + " |")
-        lines.append("|---|" + "---|" * len(cols))
-        for r in (r for r in rows if r["dataset"] == dataset):
-            if "error" in r:
-                lines.append(f"| {r['model']} | failed: {r['error'].splitlines()[-1][:80]} |")
-                continue
-            cells = ["" if r.get(k) is None else f.format(r[k]) for k, _, f in cols]
-            lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return markdown_tables(rows, COLUMNS)
 
 
 def main(argv=None):
@@ -281,24 +268,9 @@ def main(argv=None):
     out = args.out or HERE / "results" / (
         "sequences_quick.json" if args.quick else "sequences.json"
     )
-    old = json.loads(out.read_text())["rows"] if out.exists() else []
-    command = "python benchmarks/sequences.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    for r in rows:  # rows kept from earlier runs keep their own command and date
-        r["run"] = {"command": command, "date": stamp}
-    keys = {(r["dataset"], r["model"]) for r in rows}
-    merged = [r for r in old if (r["dataset"], r["model"]) not in keys] + rows
-    result = {
-        "command": command,
-        "date": stamp,
-        "machine": machine_info(),
-        "wall_s": time.time() - t0,
-        "rows": merged,
-    }
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=1, default=float))
+    merged = save_rows(out, rows, "benchmarks/sequences.py", t0, order=DATASETS)
     print(markdown(merged))
-    print(f"\nwrote {out} in {time.time() - t0:.0f} s")
+    print(f"\nwritten to {out} in {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

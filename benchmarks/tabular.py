@@ -47,7 +47,6 @@ Rows of an existing results file are replaced by those of a later run of the sam
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib.util
 import json
 import multiprocessing
@@ -64,7 +63,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from core import _maxrss_mib, machine_info  # noqa: E402
+from _results import markdown_tables, save_rows  # noqa: E402
+from core import _maxrss_mib  # noqa: E402
 
 DATASETS = ("two_moons", "ring", "wine", "breast_cancer", "penguins", "abalone", "adult")
 TARGETS = {
@@ -401,7 +401,6 @@ def run(datasets, models, quick=False, seed=0, timeout=3600):
 
 # ------------------------------------------------------------------------ reports
 COLUMNS = [
-    ("model", "model", "{}"),
     ("fit_s", "fit s", "{:.1f}"),
     ("sample_10k_s", "sample 10k s", "{:.2f}"),
     ("peak_fit_mib", "fit peak MiB", "{:.0f}"),
@@ -417,24 +416,13 @@ COLUMNS = [
 ]
 
 
+def _title(dataset, rows):
+    mle = next((r.get("mle_metric") for r in rows if r.get("mle_metric")), None)
+    return f"**{dataset}**" + (f" (MLE: {mle})" if mle else "")
+
+
 def markdown(rows) -> str:
-    lines = []
-    for dataset in dict.fromkeys(r["dataset"] for r in rows):
-        sub = [r for r in rows if r["dataset"] == dataset]
-        mle = next((r.get("mle_metric") for r in sub if r.get("mle_metric")), None)
-        lines.append(f"\n**{dataset}**" + (f" (MLE: {mle})" if mle else "") + "\n")
-        lines.append("| " + " | ".join(h for _, h, _ in COLUMNS) + " |")
-        lines.append("|" + "---|" * len(COLUMNS))
-        for r in sub:
-            if "error" in r:
-                lines.append(f"| {r['model']} | failed: {r['error'].splitlines()[-1][:80]} |")
-                continue
-            cells = []
-            for key, _, fmt in COLUMNS:
-                v = r.get(key)
-                cells.append("" if v is None else fmt.format(v))
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return markdown_tables(rows, COLUMNS, _title)
 
 
 def main(argv=None):
@@ -450,32 +438,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     t0 = time.time()
     rows = run(args.datasets, args.models, quick=args.quick, seed=args.seed)
-    result = {
-        "command": "python benchmarks/tabular.py " + " ".join(sys.argv[1:]),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine_info(),
-        "wall_s": time.time() - t0,
-        "rows": rows,
-    }
     out = args.out or HERE / "results" / ("tabular_quick.json" if args.quick else "tabular.json")
-    out.parent.mkdir(exist_ok=True)
-    if out.exists() and not args.fresh:
-        # runs of some datasets/models update the earlier file's rows, each keeping its run
-        old = json.loads(out.read_text())
-        runs = old.get("runs", [])
-        for r in rows:
-            r["run"] = len(runs)
-        new = {(r["dataset"], r["model"]) for r in rows}
-        kept = [r for r in old["rows"] if (r["dataset"], r["model"]) not in new]
-        result = {"runs": runs + [{k: v for k, v in result.items() if k != "rows"}]}
-        order = {d: i for i, d in enumerate(DATASETS)}
-        result["rows"] = sorted(kept + rows, key=lambda r: order[r["dataset"]])
-    else:
-        for r in rows:
-            r["run"] = 0
-        result = {"runs": [{k: v for k, v in result.items() if k != "rows"}], "rows": rows}
-    out.write_text(json.dumps(result, indent=1, default=float))
-    print(markdown(result["rows"]))
+    merged = save_rows(out, rows, "benchmarks/tabular.py", t0, fresh=args.fresh, order=DATASETS)
+    print(markdown(merged))
     print(f"\nwritten to {out} in {time.time() - t0:.0f} s")
 
 

@@ -1,0 +1,86 @@
+"""Shared by the per-modality benchmarks: their results files and Markdown tables.
+
+A results file holds ``runs`` (one entry per invocation: command, date, machine, wall time)
+and ``rows`` (one per dataset × model, each with ``run``, the index of the invocation that
+produced it). A later invocation on some datasets or models replaces only those rows, so a
+table can be completed model by model and every row still says where it came from.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+import time
+from pathlib import Path
+
+from core import machine_info
+
+
+def _upgrade(old: dict) -> dict:
+    """Files written before ``runs`` existed kept ``{"command", "date"}`` in each row."""
+    if "runs" in old:
+        return old
+    runs, index = [], {}
+    for row in old.get("rows", []):
+        meta = row.get("run") or {"command": old.get("command"), "date": old.get("date")}
+        key = (meta.get("command"), meta.get("date"))
+        if key not in index:
+            index[key] = len(runs)
+            runs.append({**meta, "machine": old.get("machine")})
+        row["run"] = index[key]
+    return {"runs": runs, "rows": old.get("rows", [])}
+
+
+def save_rows(out: Path, rows: list[dict], script: str, t0: float, *, fresh=False, order=()):
+    """Write ``rows`` into ``out``, replacing the earlier rows of the same (dataset, model).
+
+    ``script`` is the benchmark's path as typed (``benchmarks/graphs.py``), ``t0`` the
+    ``time.time()`` of the start, ``order`` the datasets' display order. Returns the merged
+    rows.
+    """
+    run = {
+        "command": f"python {script} " + " ".join(sys.argv[1:]),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "wall_s": time.time() - t0,
+    }
+    old = {"runs": [], "rows": []}
+    if out.exists() and not fresh:
+        old = _upgrade(json.loads(out.read_text()))
+    for r in rows:
+        r["run"] = len(old["runs"])
+    new = {(r["dataset"], r["model"]) for r in rows}
+    kept = [r for r in old["rows"] if (r["dataset"], r["model"]) not in new]
+    rank = {d: i for i, d in enumerate(order)}
+    merged = sorted(  # by dataset, the real-data reference rows first
+        kept + rows,
+        key=lambda r: (rank.get(r["dataset"], len(rank)), not r["model"].startswith("train rows")),
+    )
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(
+        json.dumps({"runs": old["runs"] + [run], "rows": merged}, indent=1, default=float)
+    )
+    return merged
+
+
+def markdown_tables(rows: list[dict], columns, title=lambda dataset, rows: f"**{dataset}**"):
+    """One Markdown table per dataset, a row per model.
+
+    ``columns`` is a list of ``(key, header, format)`` or a dict of such lists by dataset;
+    ``title(dataset, rows)`` heads each table. Rows with an ``error`` show its last line.
+    """
+    lines = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        sub = [r for r in rows if r["dataset"] == dataset]
+        cols = columns[dataset] if isinstance(columns, dict) else columns
+        lines += ["", title(dataset, sub), ""]
+        lines.append("| model | " + " | ".join(h for _, h, _ in cols) + " |")
+        lines.append("|---|" + "---|" * len(cols))
+        for r in sub:
+            if "error" in r:
+                lines.append(f"| {r['model']} | failed: {r['error'].splitlines()[-1][:80]} |")
+                continue
+            cells = ["" if r.get(k) is None else f.format(r[k]) for k, _, f in cols]
+            lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
