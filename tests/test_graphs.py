@@ -176,13 +176,13 @@ def _edge_matrix(y, N, F):
     return A
 
 
-@pytest.mark.parametrize("N, F", [(7, 3), (12, 2)])
+@pytest.mark.parametrize("N, F, powers", [(7, 3, 2), (12, 2, 1), (9, 2, 4)])
 @pytest.mark.parametrize("dense", [True, False], ids=["incidence", "index"])
-def test_network_permutation_equivariance(N, F, dense, monkeypatch):
+def test_network_permutation_equivariance(N, F, powers, dense, monkeypatch):
     # both ways of moving features between nodes and pairs (small N: incidence products)
     monkeypatch.setattr(graph_nets, "_DENSE_INCIDENCE_MAX_NODES", 64 if dense else 0)
     torch.manual_seed(0)
-    net = GraphDriftNet(N, F, 32).double()
+    net = GraphDriftNet(N, F, 32, adjacency_powers=powers).double()
     d = N * F + N * (N - 1) // 2
     x = torch.randn(4, d, dtype=torch.float64)
     t = torch.rand(4, dtype=torch.float64)
@@ -206,10 +206,28 @@ def test_network_permutation_equivariance(N, F, dense, monkeypatch):
     assert torch.count_nonzero(zero(t.float(), x.float())) == 0
     # the two ways agree
     monkeypatch.setattr(graph_nets, "_DENSE_INCIDENCE_MAX_NODES", 0 if dense else 64)
-    other = GraphDriftNet(N, F, 32).double()
+    other = GraphDriftNet(N, F, 32, adjacency_powers=powers).double()
     other.load_state_dict(net.state_dict())
     assert (other.inc is None) == dense
     torch.testing.assert_close(other(t, x), y, atol=1e-10, rtol=0)
+
+
+def test_network_adjacency_powers_checked_and_used():
+    with pytest.raises(ValueError, match="adjacency_powers"):
+        GraphDriftNet(5, 2, adjacency_powers=0)
+    torch.manual_seed(0)
+    N, F = 6, 2
+    x = torch.randn(3, N * F + N * (N - 1) // 2)
+    t = torch.rand(3)
+    one, two = GraphDriftNet(N, F, 16, adjacency_powers=1), GraphDriftNet(N, F, 16)
+    assert one.node_in.in_features == F + 1 and two.node_in.in_features == F + 2
+    assert two.edge_in.in_features == 2
+    # the A^2 channel carries signal: zeroing its input weights changes the output
+    y = two(t, x)
+    with torch.no_grad():
+        two.edge_in.weight[:, 1] = 0
+        two.node_in.weight[:, F + 1] = 0
+    assert not torch.allclose(two(t, x), y)
 
 
 def test_network_tiny_graphs():
