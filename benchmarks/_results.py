@@ -25,9 +25,10 @@ def _upgrade(old: dict) -> dict:
     for row in old.get("rows", []):
         meta = row.get("run") or {"command": old.get("command"), "date": old.get("date")}
         key = (meta.get("command"), meta.get("date"))
-        if key not in index:
+        if key not in index:  # the old file kept the machine of its last run only
+            last = key == (old.get("command"), old.get("date"))
             index[key] = len(runs)
-            runs.append({**meta, "machine": old.get("machine")})
+            runs.append({**meta, "machine": old.get("machine") if last else None})
         row["run"] = index[key]
     return {"runs": runs, "rows": old.get("rows", [])}
 
