@@ -2,13 +2,14 @@
 samples with the TimeGAN and k-mer metrics.
 
 Run: ``python examples/sequences.py``. The budgets are cut far below the defaults so that it
-finishes in a few minutes on 2 CPU cores; with defaults (``max_iter=3000``, all 10,000
+finishes in about 10 minutes on 2 CPU cores (measured on one thread of a shared machine: the
+sines part 3 min, the DNA part 7 min); with defaults (``max_iter=3000``, all 10,000
 sines) the scores reach real-data level (``benchmarks/README.md``).
 """
 
 import numpy as np
 
-from skbridge import SBVAE, ScoreSDE
+from skbridge import ScoreSDE
 from skbridge.data import make_dna, make_sines
 from skbridge.metrics import (
     autocorrelation_error,
@@ -36,7 +37,7 @@ print("  autocorrelation error:", round(autocorrelation_error(test, synth), 4))
 # --- tokens: variable-length DNA strings with planted motifs --------------------------
 dna = make_dna(600, length=(24, 36), random_state=0)
 train, test = dna[:480], dna[480:]
-model = SBVAE(max_iter=600, random_state=0, verbose=1).fit(train)
+model = ScoreSDE(max_iter=1200, random_state=0, verbose=1).fit(train)
 synth = model.sample(len(test), random_state=1)
 print("dna: e.g.", synth[0], f"(lengths {min(map(len, synth))}..{max(map(len, synth))})")
 print("  held-out score (nats per string):", round(model.score(test), 1))
