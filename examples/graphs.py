@@ -1,8 +1,11 @@
 """Graphs with skbridge: fit a generator on a list of networkx graphs, sample new graphs,
 score held-out ones, and judge the samples with the GraphRNN/GDSS MMD metrics.
 
-Run: ``python examples/graphs.py`` (a few minutes on 2 CPU cores). The fit budget is cut
-below the default; ``benchmarks/graphs.py`` has the full-budget numbers.
+Run: ``python examples/graphs.py``. The fit budget is cut to half the default; it took 10 min
+on a 2-core machine shared with a test run (the fit alone 9 min). ``benchmarks/graphs.py``
+has the full-budget numbers. Expect sizes and degrees to be right and the two dense
+communities to be blurred: clustering and orbit MMD² are far above the training graphs'
+noise level (see "How good are the samples?" in docs/user_guide.md).
 """
 
 import networkx as nx
