@@ -130,40 +130,13 @@ class GraphCodec(BaseEstimator):
     # ------------------------------------------------------------------ input
     def _read(self, X):
         """Validate ``X`` as a non-empty list of simple undirected graphs with nodes."""
-        nx = _import_networkx()
-        if isinstance(X, nx.Graph):
-            raise TypeError(
-                "graph data must be a list of networkx graphs, got a single graph; pass [G]."
-            )
-        if not isinstance(X, (list, tuple)):
-            raise TypeError(
-                f"graph data must be a list of networkx graphs, got {type(X).__name__}."
-            )
-        if len(X) == 0:
-            raise ValueError("no graphs were given (the list is empty).")
-        for i, G in enumerate(X):
-            if not isinstance(G, nx.Graph):
-                raise TypeError(
-                    f"item {i} of the graph list is a {type(G).__name__}, not a networkx Graph; "
-                    "every item must be an undirected networkx.Graph."
-                )
-            if G.is_directed():
-                raise ValueError(
-                    f"graph {i} is directed; only undirected graphs are modelled: convert it "
-                    "with G.to_undirected()."
-                )
-            if G.is_multigraph():
-                raise ValueError(
-                    f"graph {i} is a multigraph; convert it to a simple graph with nx.Graph(G)."
-                )
-            if nx.number_of_selfloops(G):
-                raise ValueError(
-                    f"graph {i} has self-loops; remove them with "
-                    "G.remove_edges_from(nx.selfloop_edges(G))."
-                )
+        from ._graph_datasets import _check_graphs
+
+        graphs = _check_graphs(X, "X")
+        for i, G in enumerate(graphs):
             if G.number_of_nodes() == 0:
                 raise ValueError(f"graph {i} has no nodes; every graph needs at least one.")
-        return list(X)
+        return graphs
 
     def _attr_values(self, i, G, nodes):
         """The ``node_attr`` value of each node of graph ``i``, in ``nodes`` order."""

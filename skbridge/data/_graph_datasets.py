@@ -58,8 +58,8 @@ def _check_graphs(graphs, name="graphs", *, single=False):
             )
         if G.is_directed():
             raise ValueError(
-                f"{label} is directed; the graph metrics are defined for undirected "
-                "graphs: convert it first with G.to_undirected()."
+                f"{label} is directed; only undirected graphs are supported: convert it "
+                "first with G.to_undirected()."
             )
         if G.is_multigraph():
             raise ValueError(
