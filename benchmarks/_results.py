@@ -8,6 +8,7 @@ table can be completed model by model and every row still says where it came fro
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import sys
@@ -15,22 +16,6 @@ import time
 from pathlib import Path
 
 from core import machine_info
-
-
-def _upgrade(old: dict) -> dict:
-    """Files written before ``runs`` existed kept ``{"command", "date"}`` in each row."""
-    if "runs" in old:
-        return old
-    runs, index = [], {}
-    for row in old.get("rows", []):
-        meta = row.get("run") or {"command": old.get("command"), "date": old.get("date")}
-        key = (meta.get("command"), meta.get("date"))
-        if key not in index:  # the old file kept the machine of its last run only
-            last = key == (old.get("command"), old.get("date"))
-            index[key] = len(runs)
-            runs.append({**meta, "machine": old.get("machine") if last else None})
-        row["run"] = index[key]
-    return {"runs": runs, "rows": old.get("rows", [])}
 
 
 def save_rows(out: Path, rows: list[dict], script: str, t0: float, *, fresh=False, order=()):
@@ -48,7 +33,7 @@ def save_rows(out: Path, rows: list[dict], script: str, t0: float, *, fresh=Fals
     }
     old = {"runs": [], "rows": []}
     if out.exists() and not fresh:
-        old = _upgrade(json.loads(out.read_text()))
+        old = json.loads(out.read_text())
     for r in rows:
         r["run"] = len(old["runs"])
     new = {(r["dataset"], r["model"]) for r in rows}
@@ -85,3 +70,27 @@ def markdown_tables(rows: list[dict], columns, title=lambda dataset, rows: f"**{
             cells = ["" if r.get(k) is None else f.format(r[k]) for k, _, f in cols]
             lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def argument_parser(doc: str, datasets, models) -> argparse.ArgumentParser:
+    """The options every benchmark takes; a script adds its own before parsing."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(datasets), choices=datasets)
+    parser.add_argument("--models", nargs="+", default=list(models), choices=models)
+    parser.add_argument("--quick", action="store_true", help="smoke run (CI-sized)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--fresh", action="store_true", help="overwrite the results file instead of updating it"
+    )
+    return parser
+
+
+def finish(args, rows, script: str, t0: float, *, order, markdown) -> None:
+    """Merge ``rows`` into ``results/<name>.json`` (``<name>_quick.json`` with ``--quick``,
+    or ``--out``) and print the tables."""
+    name = Path(script).stem + ("_quick" if args.quick else "")
+    out = args.out or Path(__file__).resolve().parent / "results" / f"{name}.json"
+    merged = save_rows(out, rows, script, t0, fresh=args.fresh, order=order)
+    print(markdown(merged))
+    print(f"\nwritten to {out} in {time.time() - t0:.0f} s")

@@ -38,7 +38,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 import traceback
@@ -50,7 +49,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import markdown_tables, save_rows  # noqa: E402
+from _results import argument_parser, finish, markdown_tables  # noqa: E402
 
 DATASETS = ("community_small",)
 SKBRIDGE = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE")
@@ -218,22 +217,19 @@ def markdown(rows) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser = argument_parser(__doc__, DATASETS, MODELS)
     parser.add_argument("--draws", type=int, default=5, help="sets of test-size samples")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()
-    draws = 2 if args.quick else args.draws
-    rows = run(args.datasets, args.models, quick=args.quick, seed=args.seed, draws=draws)
-    out = args.out or HERE / "results" / ("graphs_quick.json" if args.quick else "graphs.json")
-    merged = save_rows(out, rows, "benchmarks/graphs.py", t0, order=DATASETS)
-    print(markdown(merged))
-    print(f"\nwritten to {out} in {time.time() - t0:.0f} s")
+    rows = run(
+        args.datasets,
+        args.models,
+        quick=args.quick,
+        seed=args.seed,
+        draws=2 if args.quick else args.draws,
+    )
+    finish(args, rows, "benchmarks/graphs.py", t0, order=DATASETS, markdown=markdown)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -44,7 +43,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import markdown_tables, save_rows  # noqa: E402
+from _results import argument_parser, finish, markdown_tables  # noqa: E402
 
 DATASETS = ("sines", "dna")
 MODELS = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE", "PAR", "resampled + noise", "unigram")
@@ -255,22 +254,12 @@ def markdown(rows) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None)
+    parser = argument_parser(__doc__, DATASETS, MODELS)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()
     rows = run(args.datasets, args.models, quick=args.quick, seed=args.seed)
-    out = args.out or HERE / "results" / (
-        "sequences_quick.json" if args.quick else "sequences.json"
-    )
-    merged = save_rows(out, rows, "benchmarks/sequences.py", t0, order=DATASETS)
-    print(markdown(merged))
-    print(f"\nwritten to {out} in {time.time() - t0:.0f} s")
+    finish(args, rows, "benchmarks/sequences.py", t0, order=DATASETS, markdown=markdown)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,6 @@ Rows of an existing results file are replaced by those of a later run of the sam
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import multiprocessing
@@ -63,7 +62,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import markdown_tables, save_rows  # noqa: E402
+from _results import argument_parser, finish, markdown_tables  # noqa: E402
 from core import _maxrss_mib  # noqa: E402
 
 DATASETS = ("two_moons", "ring", "wine", "breast_cancer", "penguins", "abalone", "adult")
@@ -426,22 +425,11 @@ def markdown(rows) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument(
-        "--fresh", action="store_true", help="overwrite the results file instead of updating it"
-    )
+    parser = argument_parser(__doc__, DATASETS, MODELS)
     args = parser.parse_args(argv)
     t0 = time.time()
     rows = run(args.datasets, args.models, quick=args.quick, seed=args.seed)
-    out = args.out or HERE / "results" / ("tabular_quick.json" if args.quick else "tabular.json")
-    merged = save_rows(out, rows, "benchmarks/tabular.py", t0, fresh=args.fresh, order=DATASETS)
-    print(markdown(merged))
-    print(f"\nwritten to {out} in {time.time() - t0:.0f} s")
+    finish(args, rows, "benchmarks/tabular.py", t0, order=DATASETS, markdown=markdown)
 
 
 if __name__ == "__main__":
