@@ -323,3 +323,28 @@ def test_joint_keeps_its_encoder_and_warm_start_continues_by_drift_matching(data
     assert {h["phase"] for h in model.history_[n_first:]} == {"decoder"}
     assert np.isfinite(model.score_samples(Xt)).all()
     assert np.isfinite(model.sample(20, random_state=0)).all()
+
+
+@pytest.mark.parametrize("criterion", ["mmd", "gaussian_kl", "elbo"])
+def test_encoder_criteria(criterion, data):
+    # each stopping statistic runs, is recorded at every encoder check, and is what the
+    # kept encoder is compared on; "elbo" also records the held-out -ELBO there
+    X, _ = data
+    model = make(SBVAE, encoder_criterion=criterion).fit(X)
+    key = {"mmd": "prior_mismatch", "gaussian_kl": "prior_kl", "elbo": "val_neg_elbo"}[criterion]
+    checks = [h for h in model.history_ if h["phase"] == "encoder"]
+    assert len(checks) >= 2 and all(np.isfinite(h[key]) for h in checks)
+    assert all("prior_mismatch" in h and "prior_kl" in h for h in checks)
+    assert checks[0][key] == model.reference_prior_mismatch_
+    assert model.prior_mismatch_ <= model.reference_prior_mismatch_
+    assert np.all(np.isfinite(model.score_samples(X[:20])))
+
+
+def test_training_curve_monitor(data):
+    # the private switch benchmarks/paper.py uses: training-row -ELBO at every check
+    X, _ = data
+    model = make(SBVAE, encoder="joint")
+    model._monitor_train = True
+    model.fit(X)
+    assert all("train_neg_elbo" in h and "val_neg_elbo" in h for h in model.history_[1:])
+    assert "train_neg_elbo" not in make(SBVAE).fit(X).history_[0]

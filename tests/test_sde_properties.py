@@ -42,6 +42,7 @@ from torch import nn
 from skbridge.nets import DriftMLP
 from skbridge.sde import (
     ELBO_FORMS,
+    VPSDE,
     chain_elbo,
     chain_step_realised,
     chain_step_stein,
@@ -54,6 +55,7 @@ from skbridge.sde import (
     encoder_drift,
     exact_divergence,
     hutchinson_divergence,
+    mmd_rbf,
     prior_loss_surrogate,
     time_grid,
 )
@@ -826,3 +828,47 @@ def test_hutchinson_divergence_is_unbiased(d, n_probes, seed):
     _, hut = hutchinson_divergence(fn, X, n_probes=n_probes, generator=gen(seed + 2))
     for i in range(4):
         assert_mc(hut[i * reps : (i + 1) * reps], float(exact[i]), what=f"point {i}")
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    n=st.integers(8, 200), d=st.integers(1, 6), shift=st.floats(0.0, 2.0), seed=st.integers(0, 99)
+)
+def test_moment_matched_gaussian_kl_is_the_closed_form(n, d, shift, seed):
+    # the Gaussian KL stopping statistic against the closed form from numpy's moments
+    from skbridge.models._diffusion import _gaussian_kl
+
+    rng = np.random.default_rng(seed)
+    z = rng.normal(shift, 1.5, size=(n, d))
+    v = 0.7
+    m, S = z.mean(0), np.atleast_2d(np.cov(z.T))
+    if d > n // 4:
+        S = np.diag(np.diag(S))
+    expected = 0.5 * (np.trace(S) / v + m @ m / v - d + d * np.log(v) - np.linalg.slogdet(S)[1])
+    assert _gaussian_kl(torch.as_tensor(z, dtype=torch.float32), v) == pytest.approx(
+        expected, rel=1e-4, abs=1e-4
+    )
+
+
+def test_mmd_against_a_fixed_sample_equals_the_unbiased_mmd():
+    from skbridge.sde import mmd_rbf_to, rbf_within_mean
+
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(300, 3, generator=gen) + 0.3, torch.randn(500, 3, generator=gen)
+    fixed = mmd_rbf_to(x, y, rbf_within_mean(y, unbiased=True))
+    assert float(fixed) == pytest.approx(float(mmd_rbf(x, y, unbiased=True)), abs=1e-6)
+
+
+def test_antithetic_drift_matching_is_the_mean_of_both_signs():
+    # the antithetic loss stacks both signs into one decoder call; it must equal the mean
+    # of the two one-sided losses
+    sde = VPSDE()
+    net = DriftMLP(3, (16,))
+    gen = torch.Generator().manual_seed(1)
+    x, u, xi = (torch.randn(50, 3, generator=gen) for _ in range(3))
+    t_k = torch.rand(50, generator=gen) * 0.9 + 0.05
+    t_k1 = t_k + 0.01
+    both = drift_matching_loss(sde, net, x, u, xi, t_k, t_k1)
+    plus = drift_matching_loss(sde, net, x, u, xi, t_k, t_k1, antithetic=False)
+    minus = drift_matching_loss(sde, net, x, u, -xi, t_k, t_k1, antithetic=False)
+    torch.testing.assert_close(both, 0.5 * (plus + minus))

@@ -32,10 +32,11 @@ from ..sde import (
     drift_matching_loss,
     encoder_chain,
     make_reference_sde,
-    mmd_rbf,
+    mmd_rbf_to,
     plugin_diagnostics,
     prior_loss_surrogate,
     probability_flow,
+    rbf_within_mean,
     time_grid,
 )
 from ..sde._simulate import _bcast
@@ -72,6 +73,33 @@ def _row_noise(rows: np.ndarray, seed: int, S: int, K: int, d: int, uniforms: bo
     return noise, unif
 
 
+# SBVAE's encoder_criterion -> the history_ key of its statistic
+_CRITERIA = {"mmd": "prior_mismatch", "gaussian_kl": "prior_kl", "elbo": "val_neg_elbo"}
+
+
+def _gaussian_kl(z: torch.Tensor, prior_var: float) -> float:
+    r"""KL from the moment-matched Gaussian of the rows of ``z`` to :math:`\mathcal N(0, vI)`.
+
+    .. math:: \tfrac12\big(\mathrm{tr}\,S/v + \|m\|^2/v - d + d\log v - \log\det S\big)
+
+    with the sample mean :math:`m` and covariance :math:`S` (its diagonal only when the
+    dimension exceeds a quarter of the rows, where the full estimate is too noisy).
+    """
+    z = z.reshape(z.shape[0], -1).double()
+    n, d = z.shape
+    m = z.mean(0)
+    zc = z - m
+    if d <= n // 4:
+        cov = zc.T @ zc / (n - 1)
+        trace, logdet = cov.trace(), torch.linalg.slogdet(cov)[1]
+    else:
+        var = zc.pow(2).sum(0) / (n - 1)
+        trace, logdet = var.sum(), var.log().sum()
+    v = float(prior_var)
+    kl = 0.5 * (trace / v + m.dot(m) / v - d + d * math.log(v) - logdet)
+    return float(kl)
+
+
 class _NoiseDecoder(nn.Module):
     r"""Decoder drift in noise-prediction form: :math:`k_\theta(t, x) = \frac{g(t)}{\sigma(t)}\,\hat\varepsilon_\theta(t, x)`.
 
@@ -99,7 +127,7 @@ class _NoiseDecoder(nn.Module):
 class _Fit:
     """One training run. Works on its own copies; the estimator adopts them only on success."""
 
-    def __init__(self, est, sde, grid, encoder, decoder, codec, x_train, x_val, val_offset, seeds):
+    def __init__(self, est, sde, grid, encoder, decoder, codec, x_train, x_val, offsets, seeds):
         self.est, self.sde, self.grid = est, sde, grid
         self.K = grid.numel() - 1
         self.encoder, self.decoder = encoder, decoder
@@ -109,6 +137,7 @@ class _Fit:
         self.gen = torch_generator(seeds[0], self.dev)
         self.val_seed = int(seeds[1])
         # validation rows: one fixed dequantised draw, so the monitored -ELBO is comparable
+        val_offset, train_offset = offsets
         x_val = x_val[:_VAL_ROWS]
         self.x_val, self.val_log_q = dequantize(
             codec, x_val, generator=torch_generator(self.val_seed + 3, self.dev)
@@ -116,7 +145,16 @@ class _Fit:
         # the monitored -ELBO costs a K-step chain per row: fewer rows in high dimensions
         # (256 up to d = 64, e.g. 54 for 60-token DNA strings), the same rows every check
         self.n_monitor = min(x_val.shape[0], max(32, min(_VAL_ROWS, 16384 // codec.n_latent_)))
-        self.val_offset = float(np.mean(val_offset[: self.n_monitor]))
+        m = self.n_monitor
+        self.monitor_sets = {"val": (self.x_val[:m], self.val_log_q[:m], val_offset[:m])}
+        # the training -ELBO too, on as many fixed training rows (est._monitor_train, set by
+        # benchmarks/paper.py for its overfitting curves; it doubles the monitoring cost)
+        self.monitor_train = bool(getattr(est, "_monitor_train", False))
+        if self.monitor_train:
+            x_tr, log_q_tr = dequantize(
+                codec, x_train[:m], generator=torch_generator(self.val_seed + 4, self.dev)
+            )
+            self.monitor_sets["train"] = (x_tr, log_q_tr, train_offset[:m])
         self.dec_opt = torch.optim.Adam(decoder.parameters(), lr=est.learning_rate)
         # exponential moving average of the decoder's weights: what is monitored and kept
         self.ema = copy.deepcopy(decoder).requires_grad_(False)
@@ -125,6 +163,7 @@ class _Fit:
         self.h = None  # None: the encoder is the reference (h = 0), so skip evaluating it
         self.it = 0
         self.t_start = time.perf_counter()
+        self.monitor_s = 0.0  # seconds spent on checks (monitoring), recorded in history
         self.history: list[dict] = []
         self.loss_sum, self.loss_n = 0.0, 0
         self.best_val, self.best_dec_state, self.no_improve = math.inf, None, 0
@@ -240,12 +279,25 @@ class _Fit:
         return x_k, u_k, xi
 
     # --------------------------------------------------------------- monitoring
-    def val_neg_elbo(self):
+    def neg_elbo_rows(self, which="val"):
+        """Per-row -ELBO (nats, data units) of the fixed monitoring rows, fixed noise."""
+        x, log_q, offset = self.monitor_sets[which]
         gen = torch_generator(self.val_seed, self.dev)
         with torch.no_grad():
-            x, log_q = self.x_val[: self.n_monitor], self.val_log_q[: self.n_monitor]
             elbo = chain_elbo(self.sde, self.h, self.ema, x, self.grid, generator=gen)
-        return -float((elbo - log_q).mean()) - self.val_offset
+        return -(elbo - log_q).cpu().double().numpy() - offset
+
+    def val_neg_elbo(self):
+        return float(np.mean(self.neg_elbo_rows("val")))
+
+    def monitor(self):
+        """What a check records about the decoder: held-out (and training) -ELBO."""
+        t0 = time.perf_counter()
+        out = {"val_neg_elbo": self.val_neg_elbo()}
+        if self.monitor_train:
+            out["train_neg_elbo"] = float(np.mean(self.neg_elbo_rows("train")))
+        self.monitor_s += time.perf_counter() - t0
+        return out
 
     def record(self, phase, **extra):
         entry = {
@@ -253,6 +305,7 @@ class _Fit:
             "time": time.perf_counter() - self.t_start,
             "phase": phase,
             "loss": self.loss_sum / max(self.loss_n, 1),
+            "monitor_time": self.monitor_s,
         }
         entry.update(extra)
         self.history.append(entry)
@@ -267,8 +320,8 @@ class _Fit:
             self.it += 1
             done += 1
             if self.it % self.check_every == 0 or done == n_iters:
-                val = self.val_neg_elbo()
-                entry = self.record(phase, val_neg_elbo=val)
+                entry = self.record(phase, **self.monitor())
+                val = entry["val_neg_elbo"]
                 self.progress.update(
                     self.check_every, {"phase": phase, "loss": entry["loss"], "val_-elbo": val}
                 )
@@ -291,15 +344,31 @@ class _Fit:
             self.stopped_early = True
 
     # ------------------------------------------------------------ encoder phase
-    def prior_mismatch(self, prior_draws, gen_seed):
+    def encoder_statistics(self, prior_draws, gen_seed, criterion):
+        r"""The decoder-independent prior-mismatch statistics of the current encoder.
+
+        The validation rows are encoded (several paths each, fixed noise) to :math:`X_T`:
+        ``prior_mismatch`` is their unbiased RBF-MMD² to fixed draws from :math:`\pi`,
+        ``prior_kl`` the KL from the moment-matched Gaussian of :math:`X_T` to :math:`\pi`,
+        ``energy`` :math:`\tfrac12 E\|X_T\|^2` (the runaway check). With ``criterion="elbo"``
+        (or the training curves monitored) the held-out -ELBO is added.
+        """
+        t0 = time.perf_counter()
         x = self.x_val
         x = x.repeat(max(1, _LATENTS // x.shape[0]), *([1] * (x.dim() - 1)))
         gen = torch_generator(gen_seed, self.dev)
         with torch.no_grad():
             path, _ = encoder_chain(self.sde, self.h, x, self.grid, generator=gen)
-            return float(mmd_rbf(path[-1], prior_draws, unbiased=True)), float(
-                0.5 * path[-1].pow(2).sum(-1).mean()
-            )
+            z = path[-1]
+            out = {
+                "prior_mismatch": float(mmd_rbf_to(z, prior_draws, self.prior_within)),
+                "prior_kl": _gaussian_kl(z, self.sde.prior_var),
+                "energy": float(0.5 * z.pow(2).reshape(z.shape[0], -1).sum(-1).mean()),
+            }
+        self.monitor_s += time.perf_counter() - t0
+        if criterion == "elbo" or self.monitor_train:
+            out.update(self.monitor())
+        return out
 
     def encoder_step(self):
         """One encoder update by the prior-loss surrogate (or the chain -ELBO), then decoder steps."""
@@ -347,24 +416,38 @@ class _Fit:
         return True
 
     def run_encoder_phase(self, budget):
-        """Alternate encoder and decoder steps; interrupt on the prior-mismatch statistic."""
+        """Alternate encoder and decoder steps; interrupt on the stopping statistic."""
         est, sde = self.est, self.sde
         mode = est.encoder
+        criterion = est.encoder_criterion
+        key = _CRITERIA[criterion]
         d = self.x_val[0].numel()
         n_val = self.x_val.shape[0]
         n_lat = n_val * max(1, _LATENTS // n_val)
         event = tuple(self.x_val.shape[1:])
         pg = torch_generator(self.val_seed + 1, self.dev)
         prior_a = sde.prior_sample((2 * _LATENTS, *event), generator=pg, device=self.dev)
-        # noise floor: spread of the unbiased MMD between independent prior draws of the
-        # validation latents' size and the fixed reference draws
-        nulls = []
-        for _ in range(8):
-            draws = sde.prior_sample((n_lat, *event), generator=pg, device=self.dev)
-            nulls.append(float(mmd_rbf(draws, prior_a, unbiased=True)))
-        floor = 2.0 * float(np.std(nulls, ddof=1))
-        ref_stat, _ = self.prior_mismatch(prior_a, self.val_seed + 2)
-        self.record("encoder", prior_mismatch=ref_stat, encoder_iter=0)
+        self.prior_within = rbf_within_mean(prior_a, unbiased=True)  # fixed: computed once
+        stats = self.encoder_statistics(prior_a, self.val_seed + 2, criterion)
+        ref_stat = stats[key]
+        # noise floor of the statistic: twice its spread between independent prior draws of
+        # the validation latents' size (MMD, KL), or twice the standard error of the
+        # held-out -ELBO's mean (elbo)
+        if criterion == "elbo":
+            rows = self.neg_elbo_rows("val")
+            floor = 2.0 * float(np.std(rows, ddof=1) / np.sqrt(rows.size))
+        else:
+            nulls = []
+            for _ in range(8):
+                draws = sde.prior_sample((n_lat, *event), generator=pg, device=self.dev)
+                nulls.append(
+                    float(mmd_rbf_to(draws, prior_a, self.prior_within))
+                    if criterion == "mmd"
+                    else _gaussian_kl(draws, sde.prior_var)
+                )
+            floor = 2.0 * float(np.std(nulls, ddof=1))
+        stats.pop("energy")
+        self.record("encoder", encoder_iter=0, **stats)
         # the decoder as warm-up left it: restored if the reference encoder is kept, so that
         # the decoder then gets exactly ScoreSDE's training (max_iter DSM steps)
         warm_state = (
@@ -388,20 +471,23 @@ class _Fit:
             n_enc += 1
             if n_enc % interval:
                 continue
-            stat, energy = self.prior_mismatch(prior_a, self.val_seed + 2)
-            entry = self.record("encoder", prior_mismatch=stat, encoder_iter=n_enc)
+            stats = self.encoder_statistics(prior_a, self.val_seed + 2, criterion)
+            stat, energy = stats[key], stats.pop("energy")
+            entry = self.record("encoder", encoder_iter=n_enc, **stats)
             self.progress.update(
                 interval * est.n_decoder_steps,
-                {"phase": "encoder", "mismatch": stat, "loss": entry["loss"]},
+                {"phase": "encoder", key: stat, "loss": entry["loss"]},
             )
-            runaway = stat > 4.0 * max(ref_stat, floor) or energy > 100.0 * d * sde.prior_var
+            runaway = energy > 100.0 * d * sde.prior_var or (
+                criterion != "elbo" and stat > 4.0 * max(ref_stat, floor)
+            )
             if not math.isfinite(stat) or runaway:
                 diverged = True  # the encoder ran away (SPEC §3): stop and restore the best
                 break
             if stat < best_stat:
                 best_stat, best_iter = stat, n_enc
                 best_state = copy.deepcopy(self.encoder.state_dict())
-            if stat < patience_ref * (1.0 - est.encoder_tol):
+            if stat < patience_ref - est.encoder_tol * abs(patience_ref):
                 patience_ref, no_improve = stat, 0
             else:
                 no_improve += 1
@@ -420,11 +506,12 @@ class _Fit:
             )
         if mode == "joint" and not diverged:
             # never interrupted: the trained encoder is kept whatever its statistic says
-            best_stat, _ = self.prior_mismatch(prior_a, self.val_seed + 2)
+            best_stat = self.encoder_statistics(prior_a, self.val_seed + 2, criterion)[key]
             best_iter = n_enc
         else:
             self.encoder.load_state_dict(best_state)
-        improved = best_stat < ref_stat * (1.0 - est.encoder_tol) and ref_stat - best_stat > floor
+        gain = ref_stat - best_stat
+        improved = gain > est.encoder_tol * abs(ref_stat) and gain > floor
         keep = improved or (mode == "joint" and not diverged)
         if not keep:
             self.encoder.load_state_dict(ref_state)
@@ -530,10 +617,10 @@ class DiffusionEstimator(GeneratorEstimator):
         if needs_val and n_val >= 2 and n - n_val >= 2:
             perm = rng.permutation(n)
             x_val, x_train = Z[perm[:n_val]], Z[perm[n_val:]]
-            val_offset = offset[perm[:n_val]]
+            offsets = (offset[perm[:n_val]], offset[perm[n_val:]])
         else:  # too few rows to hold some out: monitor on the training rows
             x_train = x_val = Z
-            val_offset = offset
+            offsets = (offset, offset)
 
         sde = make_reference_sde(
             self.sde, beta_min=self.beta_min, beta_max=self.beta_max, sigma=self.sigma, T=self.T
@@ -554,7 +641,7 @@ class DiffusionEstimator(GeneratorEstimator):
             encoder, decoder = encoder.to(dev), decoder.to(dev)
         encoder_was_trained = warm and getattr(self, "_encoder_kept", False)
 
-        run = _Fit(self, sde, grid, encoder, decoder, codec, x_train, x_val, val_offset, seeds)
+        run = _Fit(self, sde, grid, encoder, decoder, codec, x_train, x_val, offsets, seeds)
         if encoder_was_trained:
             run.h = encoder
         info = {

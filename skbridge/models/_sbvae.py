@@ -68,6 +68,14 @@ class SBVAE(DiffusionEstimator):
         Relative improvement of the prior mismatch that counts as progress.
     encoder_n_iter_no_change : int, default=3
         Checks without progress before the encoder is interrupted.
+    encoder_criterion : {"mmd", "gaussian_kl", "elbo"}, default="mmd"
+        The statistic the interruption watches (and the one the kept encoder must beat the
+        reference on). ``"mmd"``: unbiased RBF-MMD² between encoded validation rows at
+        :math:`T` and fixed draws from :math:`\pi`. ``"gaussian_kl"``: KL from the
+        moment-matched Gaussian of those latents to :math:`\pi` (blind to non-Gaussian
+        shape). ``"elbo"``: the held-out chain −ELBO, which also moves with the decoder
+        (not decoder-independent) and costs a chain of the decoder per check.
+        ``benchmarks/paper.py`` compares the three (docs: "Does SB-VAE help?").
     data, sde, beta_min, beta_max, sigma, T, n_steps, time_grid, hidden_layer_sizes, max_iter, batch_size, \
 learning_rate, ema_decay, sampler, n_elbo_samples, elbo_form, early_stopping, validation_fraction, \
 n_iter_no_change, tol, warm_start, device, random_state, verbose
@@ -83,12 +91,13 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
     encoder_best_iter_ : int
         Encoder step of the restored encoder (0: the reference).
     prior_mismatch_, reference_prior_mismatch_ : float
-        The interruption statistic of the kept encoder and of the reference.
+        The interruption statistic (``encoder_criterion``) of the kept encoder and of the
+        reference.
     n_iter_ : int
         Decoder iterations run, including those of an encoder phase that was discarded.
     history_, n_features_in_, feature_names_in_, encoder_, decoder_
-        As in :class:`ScoreSDE`; ``history_`` also records ``prior_mismatch`` at each
-        encoder check.
+        As in :class:`ScoreSDE`; ``history_`` also records ``prior_mismatch`` (MMD²) and
+        ``prior_kl`` at each encoder check (and ``val_neg_elbo`` with ``encoder_criterion="elbo"``).
 
     References
     ----------
@@ -119,6 +128,7 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         "validation_interval": [Interval(Integral, 1, None, closed="left")],
         "encoder_tol": [Interval(Real, 0, 1, closed="left")],
         "encoder_n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "encoder_criterion": [StrOptions({"mmd", "gaussian_kl", "elbo"})],
     }
 
     def __init__(
@@ -135,6 +145,7 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         validation_interval=10,
         encoder_tol=0.02,
         encoder_n_iter_no_change=3,
+        encoder_criterion="mmd",
         data="auto",
         sde="vp",
         beta_min=0.1,
@@ -171,6 +182,7 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         self.validation_interval = validation_interval
         self.encoder_tol = encoder_tol
         self.encoder_n_iter_no_change = encoder_n_iter_no_change
+        self.encoder_criterion = encoder_criterion
         self.data = data
         self.sde = sde
         self.beta_min = beta_min

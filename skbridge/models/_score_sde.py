@@ -84,7 +84,8 @@ class ScoreSDE(DiffusionEstimator):
     n_iter_ : int
         Decoder iterations run.
     history_ : list of dict
-        Monitored quantities at each check (iteration, time, phase, loss, val_neg_elbo).
+        Monitored quantities at each check (iteration, time, phase, loss, val_neg_elbo,
+        monitor_time: the seconds of the fit spent on checks so far).
     encoder_improved_ : bool
         Always False (the encoder is never trained).
     encoder_stopped_iter_ : int

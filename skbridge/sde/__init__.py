@@ -10,8 +10,10 @@ from ._losses import (
     denoising_score_matching,
     drift_matching_loss,
     mmd_rbf,
+    mmd_rbf_to,
     plugin_diagnostics,
     prior_loss_surrogate,
+    rbf_within_mean,
 )
 from ._reference import REFERENCE_SDES, VPSDE, BrownianSDE, ReferenceSDE, make_reference_sde
 from ._simulate import (
@@ -48,9 +50,11 @@ __all__ = [
     "hutchinson_divergence",
     "make_reference_sde",
     "mmd_rbf",
+    "mmd_rbf_to",
     "plugin_diagnostics",
     "prior_loss_surrogate",
     "probability_flow",
+    "rbf_within_mean",
     "TIME_GRIDS",
     "time_grid",
 ]

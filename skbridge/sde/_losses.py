@@ -34,6 +34,8 @@ __all__ = [
     "decoder_prior_score",
     "prior_loss_surrogate",
     "mmd_rbf",
+    "mmd_rbf_to",
+    "rbf_within_mean",
     "plugin_diagnostics",
 ]
 
@@ -187,16 +189,20 @@ def drift_matching_loss(
     drift-matching gradient. Inputs are detached encoder quantities; ``t_k``, ``t_k1`` hold
     one time per row (a random grid step per path is unbiased for the sum up to a factor K).
     """
+    n = x_k.shape[0]
+    if antithetic:
+        # both signs in one decoder call: the + and - rows stacked (one network evaluation
+        # on 2n rows costs less than two on n)
+        def both(v):
+            return torch.cat([v, v]) if v.dim() else v
+
+        x_k, u_k, t_k, t_k1, xi = both(x_k), both(u_k), both(t_k), both(t_k1), torch.cat([xi, -xi])
     g_k = g_k1 = _bcast(sde.diffusion(t_k), x_k)  # decoder noise scale = encoder's (r = 1)
     dt = _bcast(t_k1 - t_k, x_k)
-    mean = x_k + u_k * dt
-    signs = (1.0, -1.0) if antithetic else (1.0,)
-    loss = 0.0
-    for sign in signs:
-        x1 = mean + sign * g_k * dt.sqrt() * xi
-        resid = (decoder_drift(sde, k, t_k1, x1) - u_k) * dt.sqrt() - sign * g_k * xi
-        loss = loss + _rowsum(resid * resid / (2 * g_k1 * g_k1))
-    return loss / len(signs)
+    x1 = x_k + u_k * dt + g_k * dt.sqrt() * xi
+    resid = (decoder_drift(sde, k, t_k1, x1) - u_k) * dt.sqrt() - g_k * xi
+    loss = _rowsum(resid * resid / (2 * g_k1 * g_k1))
+    return 0.5 * (loss[:n] + loss[n:]) if antithetic else loss
 
 
 def denoising_score_matching(
@@ -262,20 +268,38 @@ def mmd_rbf(x: Tensor, y: Tensor, bandwidths=(0.5, 1.0, 2.0), *, unbiased: bool 
     """
     x = x.reshape(x.shape[0], -1)
     y = y.reshape(y.shape[0], -1)
-    d = x.shape[1]
+    return (
+        rbf_within_mean(x, bandwidths, unbiased=unbiased)
+        + rbf_within_mean(y, bandwidths, unbiased=unbiased)
+        - 2 * _rbf_kernel(x, y, bandwidths).mean()
+    )
 
-    def kern(a, b):
-        sq = torch.cdist(a, b).pow(2)
-        return sum(torch.exp(-sq / (2 * bw * bw * d)) for bw in bandwidths)
 
-    def within(a):
-        k = kern(a, a)
-        if not unbiased:
-            return k.mean()
-        n = a.shape[0]
-        return (k.sum() - k.diagonal().sum()) / (n * (n - 1))
+def _rbf_kernel(a: Tensor, b: Tensor, bandwidths) -> Tensor:
+    r"""Sum of RBF kernels (bandwidths relative to :math:`\sqrt d`) on flattened rows."""
+    a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
+    sq = torch.cdist(a, b).pow_(2).mul_(-1.0 / (2 * a.shape[1]))
+    out = torch.zeros_like(sq)
+    for bw in bandwidths:
+        out.add_(torch.exp(sq / (bw * bw)))
+    return out
 
-    return within(x) + within(y) - 2 * kern(x, y).mean()
+
+def rbf_within_mean(a: Tensor, bandwidths=(0.5, 1.0, 2.0), *, unbiased: bool = False) -> Tensor:
+    """Mean kernel value within one sample (diagonal left out if ``unbiased``): the term of
+    :func:`mmd_rbf` that a fixed reference sample contributes, computable once."""
+    k = _rbf_kernel(a, a, bandwidths)
+    if not unbiased:
+        return k.mean()
+    n = a.shape[0]
+    return (k.sum() - k.diagonal().sum()) / (n * (n - 1))
+
+
+def mmd_rbf_to(x: Tensor, y: Tensor, y_within: Tensor, bandwidths=(0.5, 1.0, 2.0)) -> Tensor:
+    """Unbiased :func:`mmd_rbf` against a fixed sample ``y`` whose within term is given."""
+    x = x.reshape(x.shape[0], -1)
+    within = rbf_within_mean(x, bandwidths, unbiased=True)
+    return within + y_within - 2 * _rbf_kernel(x, y, bandwidths).mean()
 
 
 def plugin_diagnostics(
