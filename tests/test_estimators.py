@@ -348,3 +348,9 @@ def test_training_curve_monitor(data):
     model.fit(X)
     assert all("train_neg_elbo" in h and "val_neg_elbo" in h for h in model.history_[1:])
     assert "train_neg_elbo" not in make(SBVAE).fit(X).history_[0]
+    # ScoreSDE holds out validation rows too when the curves are monitored (else it would
+    # monitor its training rows and its "held-out" curve would be the training curve)
+    sde = make(ScoreSDE)
+    sde._monitor_train = True
+    last = sde.fit(X).history_[-1]
+    assert last["train_neg_elbo"] != last["val_neg_elbo"]

@@ -613,7 +613,10 @@ class DiffusionEstimator(GeneratorEstimator):
         Z = torch.as_tensor(P, dtype=torch.float32, device=dev)
         n, d = Z.shape[0], codec.n_latent_
         n_val = int(round(self.validation_fraction * n))
-        needs_val = self.early_stopping or mode != "frozen"
+        # monitored training curves (benchmarks/paper.py) need held-out rows for every model
+        needs_val = (
+            self.early_stopping or mode != "frozen" or getattr(self, "_monitor_train", False)
+        )
         if needs_val and n_val >= 2 and n - n_val >= 2:
             perm = rng.permutation(n)
             x_val, x_train = Z[perm[:n_val]], Z[perm[n_val:]]

@@ -18,18 +18,34 @@ def exact_divergence(fn: Callable[[Tensor], Tensor], x: Tensor, *, create_graph:
 
     .. math:: \nabla\cdot F(x) = \sum_{j=1}^d e_j^\top \frac{\partial F}{\partial x}(x)\, e_j .
 
-    Returns ``(F(x), div)`` with ``div`` of shape ``(n,)``. Cost: ``d`` backward passes.
+    Returns ``(F(x), div)`` with ``div`` of shape ``(n,)``. The ``d`` products run as one
+    batched backward pass (``is_grads_batched``, vectorised by ``torch.vmap``); a network
+    whose backward cannot be vectorised falls back to ``d`` separate passes.
     """
     with torch.enable_grad():
         x = x if x.requires_grad else x.detach().requires_grad_(True)
         out = fn(x)
-        flat_out = out.reshape(out.shape[0], -1)
-        div = torch.zeros(x.shape[0], dtype=out.dtype, device=out.device)
-        for j in range(flat_out.shape[1]):
-            (grad,) = torch.autograd.grad(
-                flat_out[:, j].sum(), x, create_graph=create_graph, retain_graph=True
+        n, d = out.shape[0], out[0].numel()
+        eye = torch.eye(d, dtype=out.dtype, device=out.device)
+        probes = eye[:, None, :].expand(d, n, d).reshape(d, *out.shape)
+        try:
+            (grads,) = torch.autograd.grad(
+                out,
+                x,
+                probes,
+                create_graph=create_graph,
+                retain_graph=True,
+                is_grads_batched=True,
             )
-            div = div + grad.reshape(x.shape[0], -1)[:, j]
+            div = torch.einsum("jnj->n", grads.reshape(d, n, d))
+        except RuntimeError:  # pragma: no cover - an op without a batching rule
+            flat_out = out.reshape(n, -1)
+            div = torch.zeros(n, dtype=out.dtype, device=out.device)
+            for j in range(d):
+                (grad,) = torch.autograd.grad(
+                    flat_out[:, j].sum(), x, create_graph=create_graph, retain_graph=True
+                )
+                div = div + grad.reshape(n, -1)[:, j]
     return out, div
 
 
