@@ -19,6 +19,20 @@ __all__ = [
 ]
 
 
+def optional_import(module: str, extra: str, needed_for: str):
+    """Import an optional dependency, or say which ``pip install`` brings it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        package = module.split(".")[0]
+        raise ImportError(
+            f"{needed_for} needs {package}: pip install 'skbridge[{extra}]' "
+            f"(or pip install {package})."
+        ) from exc
+
+
 class TrainingError(ValueError):
     """Training produced a non-finite loss; the estimator's previous state is untouched."""
 

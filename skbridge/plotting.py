@@ -19,18 +19,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ._base import optional_import
+
 __all__ = ["plot_training_curves", "plot_prior_mismatch", "plot_quality_vs_steps"]
 
 
 def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "skbridge.plotting needs matplotlib: pip install 'skbridge[plots]' "
-            "(or pip install matplotlib)"
-        ) from exc
-    return plt
+    return optional_import("matplotlib.pyplot", "plots", "skbridge.plotting")
 
 
 def _xy(points):

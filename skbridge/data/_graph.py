@@ -47,22 +47,13 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
+from ._graph_datasets import _import_networkx
 from ._tabular import relaxed_onehot
 
 __all__ = ["GraphCodec"]
 
 _EDGE_STD = 0.25  # std of a dequantised adjacency entry (truncated at 1/2)
 _EDGE_LOG_MASS = math.log(0.5 * math.erfc(-0.5 / _EDGE_STD / math.sqrt(2.0)))  # log Phi(2)
-
-
-def _import_networkx():
-    try:
-        import networkx as nx
-    except ImportError as exc:  # pragma: no cover - exercised only without networkx
-        raise ImportError(
-            "graph data needs networkx: pip install 'skbridge[graphs]' (or pip install networkx)."
-        ) from exc
-    return nx
 
 
 def _node_order(G) -> list:

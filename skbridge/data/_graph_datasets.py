@@ -11,7 +11,13 @@ import numbers
 
 import numpy as np
 
+from .._base import optional_import
 from ._sequence_datasets import _check_positive_int, _default_rng
+
+
+def _import_networkx():
+    return optional_import("networkx", "graphs", "graph data, datasets and metrics")
+
 
 __all__ = [
     "erdos_renyi_like",
@@ -19,17 +25,6 @@ __all__ = [
     "make_grid_graphs",
     "train_test_split_graphs",
 ]
-
-
-def _import_networkx():
-    try:
-        import networkx as nx
-    except ImportError as exc:  # pragma: no cover - exercised only without networkx
-        raise ImportError(
-            "graph datasets and metrics need networkx: pip install 'skbridge[graphs]' "
-            "(or pip install networkx)."
-        ) from exc
-    return nx
 
 
 def _check_graphs(graphs, name="graphs", *, single=False):
