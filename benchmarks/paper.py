@@ -338,66 +338,54 @@ def plot(rows, folder: Path) -> list[Path]:
                 out.setdefault(r["dataset"].split(": ", 1)[1], []).append(r)
         return out
 
-    def save(fig, name):
+    def figure(prefix, name, width, draw):
+        """One panel per group of rows whose dataset starts with ``prefix``, saved as ``name``."""
+        panels = groups(prefix)
+        if not panels:
+            return
+        fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), 4), squeeze=False)
+        for ax, (title, sub) in zip(axes[0], panels.items(), strict=True):
+            draw(ax, title, sub)
         fig.tight_layout()
-        path = folder / name
-        fig.savefig(path, dpi=110)
+        fig.savefig(folder / name, dpi=110)
         plt.close(fig)
-        written.append(path)
+        written.append(folder / name)
 
-    cost = groups("cost: ")
-    if cost:
-        fig, axes = plt.subplots(1, len(cost), figsize=(6 * len(cost), 4), squeeze=False)
-        for ax, (name, sub) in zip(axes[0], cost.items(), strict=True):
-            for r in sub:
-                ax.plot(*_xy(r["curve_val_net"]), marker=".", label=r["model"])
-            ax.set(
-                title=f"{name}: held-out −ELBO",
-                xlabel="seconds (checks excluded)",
-                ylabel="−ELBO (nats per row)",
-            )
-            _clip_y(ax, [v for r in sub for _, v in r["curve_val_net"]])
-            ax.legend(fontsize="small")
-        save(fig, "paper_cost.png")
+    def cost(ax, name, sub):
+        for r in sub:
+            ax.plot(*_xy(r["curve_val_net"]), marker=".", label=r["model"])
+        ax.set(
+            title=f"{name}: held-out −ELBO",
+            xlabel="seconds (checks excluded)",
+            ylabel="−ELBO (nats per row)",
+        )
+        _clip_y(ax, [v for r in sub for _, v in r["curve_val_net"]])
+        ax.legend(fontsize="small")
 
-    over = groups("overfitting: ")
-    if over:
-        fig, axes = plt.subplots(1, len(over), figsize=(6 * len(over), 4), squeeze=False)
-        for ax, (name, sub) in zip(axes[0], over.items(), strict=True):
-            for r in sub:
-                (line,) = ax.plot(*_xy(r["curve_val"]), label=f"{r['model']} held-out")
-                ax.plot(
-                    *_xy(r["curve_train"]),
-                    ls=":",
-                    color=line.get_color(),
-                    label=f"{r['model']} training",
-                )
-                lo, hi = r["encoder_phase"]
-                if r["model"] == "interrupt" and hi is not None:
-                    ax.axvline(
-                        hi,
-                        color=line.get_color(),
-                        ls="--",
-                        lw=1,
-                        label="interrupt: encoder stopped",
-                    )
-            _clip_y(ax, [v for r in sub for _, v in r["curve_val"] + r["curve_train"]])
-            ax.set(title=name, xlabel="decoder iterations", ylabel="−ELBO (nats per row)")
-            ax.legend(fontsize="x-small")
-        save(fig, "paper_overfitting.png")
+    def overfitting(ax, name, sub):
+        for r in sub:
+            (line,) = ax.plot(*_xy(r["curve_val"]), label=f"{r['model']} held-out")
+            color = line.get_color()
+            ax.plot(*_xy(r["curve_train"]), ls=":", color=color, label=f"{r['model']} training")
+            stopped = r["encoder_phase"][1]
+            if r["model"] == "interrupt" and stopped is not None:
+                ax.axvline(stopped, color=color, ls="--", lw=1, label="interrupt: encoder stopped")
+        _clip_y(ax, [v for r in sub for _, v in r["curve_val"] + r["curve_train"]])
+        ax.set(title=name, xlabel="decoder iterations", ylabel="−ELBO (nats per row)")
+        ax.legend(fontsize="x-small")
 
-    far = groups("far: ")
-    if far:
-        fig, axes = plt.subplots(1, len(far), figsize=(5 * len(far), 4), squeeze=False)
-        for ax, (name, sub) in zip(axes[0], far.items(), strict=True):
-            curves = {
-                r["model"]: {int(k[7:]): v for k, v in r.items() if k.startswith("energy_")}
-                for r in sub
-            }
-            plot_quality_vs_steps(curves, ax=ax, ylabel="energy distance to test rows")
-            ax.set_yscale("log")
-            ax.set_title(name)
-        save(fig, "paper_steps.png")
+    def steps(ax, name, sub):
+        curves = {
+            r["model"]: {int(k[7:]): v for k, v in r.items() if k.startswith("energy_")}
+            for r in sub
+        }
+        plot_quality_vs_steps(curves, ax=ax, ylabel="energy distance to test rows")
+        ax.set_yscale("log")
+        ax.set_title(name)
+
+    figure("cost: ", "paper_cost.png", 6, cost)
+    figure("overfitting: ", "paper_overfitting.png", 6, overfitting)
+    figure("far: ", "paper_steps.png", 5, steps)
     return written
 
 
