@@ -176,13 +176,16 @@ def _edge_matrix(y, N, F):
     return A
 
 
-@pytest.mark.parametrize("N, F, powers", [(7, 3, 2), (12, 2, 1), (9, 2, 4)])
+@pytest.mark.parametrize(
+    "N, F, powers, spectral", [(7, 3, 2, 3), (12, 2, 1, 0), (9, 2, 4, 2), (3, 2, 2, 5)]
+)
 @pytest.mark.parametrize("dense", [True, False], ids=["incidence", "index"])
-def test_network_permutation_equivariance(N, F, powers, dense, monkeypatch):
-    # both ways of moving features between nodes and pairs (small N: incidence products)
+def test_network_permutation_equivariance(N, F, powers, spectral, dense, monkeypatch):
+    # both ways of moving features between nodes and pairs (small N: incidence products);
+    # eigenprojector features are equivariant when the eigenvalues are distinct (a.s. here)
     monkeypatch.setattr(graph_nets, "_DENSE_INCIDENCE_MAX_NODES", 64 if dense else 0)
     torch.manual_seed(0)
-    net = GraphDriftNet(N, F, 32, adjacency_powers=powers).double()
+    net = GraphDriftNet(N, F, 32, adjacency_powers=powers, spectral=spectral).double()
     d = N * F + N * (N - 1) // 2
     x = torch.randn(4, d, dtype=torch.float64)
     t = torch.rand(4, dtype=torch.float64)
@@ -206,7 +209,7 @@ def test_network_permutation_equivariance(N, F, powers, dense, monkeypatch):
     assert torch.count_nonzero(zero(t.float(), x.float())) == 0
     # the two ways agree
     monkeypatch.setattr(graph_nets, "_DENSE_INCIDENCE_MAX_NODES", 0 if dense else 64)
-    other = GraphDriftNet(N, F, 32, adjacency_powers=powers).double()
+    other = GraphDriftNet(N, F, 32, adjacency_powers=powers, spectral=spectral).double()
     other.load_state_dict(net.state_dict())
     assert (other.inc is None) == dense
     torch.testing.assert_close(other(t, x), y, atol=1e-10, rtol=0)
@@ -219,7 +222,8 @@ def test_network_adjacency_powers_checked_and_used():
     N, F = 6, 2
     x = torch.randn(3, N * F + N * (N - 1) // 2)
     t = torch.rand(3)
-    one, two = GraphDriftNet(N, F, 16, adjacency_powers=1), GraphDriftNet(N, F, 16)
+    one = GraphDriftNet(N, F, 16, adjacency_powers=1, spectral=0)
+    two = GraphDriftNet(N, F, 16, spectral=0)
     assert one.node_in.in_features == F + 1 and two.node_in.in_features == F + 2
     assert two.edge_in.in_features == 2
     # the A^2 channel carries signal: zeroing its input weights changes the output
@@ -228,6 +232,48 @@ def test_network_adjacency_powers_checked_and_used():
         two.edge_in.weight[:, 1] = 0
         two.node_in.weight[:, F + 1] = 0
     assert not torch.allclose(two(t, x), y)
+
+
+def test_network_spectral_features_checked_and_used():
+    with pytest.raises(ValueError, match="spectral"):
+        GraphDriftNet(5, 2, spectral=-1)
+    torch.manual_seed(0)
+    N, F = 6, 2
+    x = torch.randn(3, N * F + N * (N - 1) // 2, dtype=torch.float64)
+    t = torch.rand(3, dtype=torch.float64)
+    net = GraphDriftNet(N, F, 16, spectral=3).double()
+    # per node: X, 2 power diagonals, 3 projector diagonals, 3 eigenvalues; per pair: 2 + 3
+    assert net.node_in.in_features == F + 2 + 6 and net.edge_in.in_features == 5
+    assert GraphDriftNet(2, F, spectral=3).spectral == 2  # at most N eigenpairs
+    y = net(t, x)
+    with torch.no_grad():
+        net.edge_in.weight[:, 2:] = 0
+        net.node_in.weight[:, F + 2 :] = 0
+    assert not torch.allclose(net(t, x), y)
+
+
+def test_eigh_gradient_matches_torch_and_stays_finite():
+    """The damped eigendecomposition backward equals torch's away from ties and is finite
+    at ties (a zero matrix: all eigenvalues equal), where torch's is not."""
+    torch.manual_seed(0)
+    A = torch.randn(3, 6, 6, dtype=torch.float64)
+    A = (A + A.transpose(1, 2)).requires_grad_(True)
+    w = torch.randn(6, 2, dtype=torch.float64)
+
+    def loss(eigh, M):
+        lam, U = eigh(M)
+        return (lam[:, -2:] ** 2).sum() + ((U[:, :, -2:] ** 2) * w[: M.shape[-1]]).sum()
+
+    (g_ours,) = torch.autograd.grad(loss(graph_nets._Eigh.apply, A), A)
+    (g_torch,) = torch.autograd.grad(loss(torch.linalg.eigh, A), A)
+    # the damping changes 1/d by a factor 1/(1 + eps/d^2): relative 1e-4 at gaps d ~ 0.1
+    torch.testing.assert_close(g_ours, 0.5 * (g_torch + g_torch.mT), atol=1e-5, rtol=1e-3)
+    # twice differentiable (SB-VAE's Stein form differentiates a divergence)
+    (g,) = torch.autograd.grad(loss(graph_nets._Eigh.apply, A), A, create_graph=True)
+    assert torch.isfinite(torch.autograd.grad(g.square().sum(), A)[0]).all()
+    Z = torch.zeros(1, 4, 4, dtype=torch.float64, requires_grad=True)
+    (g_tie,) = torch.autograd.grad(loss(graph_nets._Eigh.apply, Z), Z)
+    assert torch.isfinite(g_tie).all()
 
 
 def test_network_tiny_graphs():
