@@ -50,7 +50,8 @@ the edge width is a quarter of the node width, edge tensors are laid out pair-ma
 node features are gathered to pairs with products by the pair-node incidence matrix, faster
 than indexing on CPU, backward included (up to 64 nodes; index gathers beyond, where the
 dense incidence grows as ``N^3``). Community-small (``N = 20``, 190 pairs), width 64, batch
-256: about 7 training iterations per second on one CPU thread of a shared machine.
+256: about 7 training iterations per second on one CPU thread of a shared machine; the
+eigendecomposition adds 15–20% (146–159 against 125–133 ms per step, 2026-12-01).
 
 Every operation is a per-node or per-pair map, a sum over nodes or a product with the
 adjacency, so permuting the node positions of the input permutes the output the same way.
