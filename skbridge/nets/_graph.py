@@ -38,9 +38,9 @@ the sign pattern of the second eigenvector, invisible to walk counts from each n
 supervised denoising check (permuted Community-small graphs, mean squared error on edges
 against the dequantised clean value) three eigenpairs lowered the error at signal level 0.8
 from 0.177 to 0.168 and at 0.9 from 0.108 to 0.100 (knowing the node count alone: 0.184 /
-0.120; knowing the communities: 0.126 / 0.086); in the graph benchmark (ScoreSDE, 10000
-iterations) the clustering MMD² fell from 0.31 to 0.10 and the orbit MMD² from 0.17 to 0.03
-(benchmarks/README.md). The eigendecomposition's backward is damped where two eigenvalues
+0.120; knowing the communities: 0.126 / 0.086); in development runs of the graph benchmark
+(ScoreSDE, 10000 iterations, 3 draws) the clustering MMD² fell from 0.31 to 0.10 and the
+orbit MMD² from 0.17 to 0.03 (benchmarks/README.md). The eigendecomposition's backward is damped where two eigenvalues
 nearly coincide (:class:`_Eigh`), so input gradients (SB-VAE's encoder paths, the divergence
 in FlowMatching's scores) stay finite. Earlier tries that did not close the gap: five powers,
 deflated power-iteration projectors, width 128 with 4 layers, attention between nodes.
