@@ -8,6 +8,7 @@ from ._graph_datasets import (
     make_grid_graphs,
     train_test_split_graphs,
 )
+from ._molecules import graphs_from_smiles, load_qm9, smiles_from_graphs
 from ._sequence import SequenceCodec
 from ._sequence_datasets import dna_markov_chain, load_macrodata, make_dna, make_sines
 from ._tabular import TabularCodec
@@ -18,6 +19,8 @@ __all__ = [
     "TabularCodec",
     "dna_markov_chain",
     "erdos_renyi_like",
+    "graphs_from_smiles",
+    "load_qm9",
     "load_macrodata",
     "make_community_small",
     "make_dna",
@@ -25,5 +28,6 @@ __all__ = [
     "make_grid_graphs",
     "make_sines",
     "make_two_moons",
+    "smiles_from_graphs",
     "train_test_split_graphs",
 ]

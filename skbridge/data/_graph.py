@@ -9,16 +9,23 @@ seen in fit. One model vector holds
   A graph with ``k < N`` nodes fills positions ``0, ..., k-1`` in the graph's node order
   (sorted when the node labels are sortable); positions ``k, ..., N-1`` are ABSENT.
 * the **strict upper triangle** of the adjacency, row-major, ``N(N-1)/2`` entries in
-  ``{0, 1}`` (pairs touching an absent position are 0).
+  ``{0, 1}`` (pairs touching an absent position are 0). With an edge attribute
+  ``edge_attr`` of ``B`` categories (e.g. bond types), an edge of the ``b``-th category
+  (sorted, ``b = 1..B``) is the **level** ``b / B`` and a non-edge 0: the entries stay one
+  number per pair, an ordinal code as GDSS uses for bond orders (for bond orders 1, 2, 3
+  the weighted adjacency divided by 3).
 
 Both parts are dequantised so that every draw decodes back to the graph: node blocks like
 the tabular codec's categorical columns (argmax dequantisation with
 :func:`~skbridge.data._tabular.relaxed_onehot`), and each adjacency entry ``e`` as
-:math:`v \sim N(e, s^2)` truncated to the side of 1/2 that ``e`` is on (``s = 0.25``, so the
-truncation is at two standard deviations), with the exact :math:`\log q(v|x)` returned. A
-model vector decodes to the graph of the positions whose argmax is not ABSENT (with the
-argmax category as node attribute) and the pairs of present nodes with :math:`v \ge 1/2`;
-nodes are relabelled ``0, ..., k-1`` in position order, isolated nodes kept.
+:math:`v \sim N(e, s^2)` truncated to the interval of values that round to ``e``'s level
+(half a level spacing either side, ``s`` a quarter of the spacing, so the truncation is at
+two standard deviations; the lowest and highest levels are open outwards), with the exact
+:math:`\log q(v|x)` returned. A model vector decodes to the graph of the positions whose
+argmax is not ABSENT (with the argmax category as node attribute) and the pairs of present
+nodes whose entry rounds to a level above 0 (:math:`v \ge 1/2` without ``edge_attr``),
+with that level's category as edge attribute; nodes are relabelled ``0, ..., k-1`` in
+position order, isolated nodes kept.
 
 **Number of nodes.** Samples get their node count from the model itself, through the ABSENT
 category: the model learns which positions of a graph are empty, as a sequence model learns
@@ -39,8 +46,8 @@ matter to what the model learns.
 samples got their two communities at 10000 steps (clustering MMD² 0.107) but not at the
 3000-step default (about 0.2); ``benchmarks/graphs.py`` uses ``max_iter=10000``.
 
-Edge attributes and graph attributes are ignored; only the node attribute ``node_attr`` is
-modelled. networkx is imported inside the functions, so ``import skbridge`` works without it.
+Graph attributes and node or edge attributes other than ``node_attr`` and ``edge_attr`` are
+ignored. networkx is imported inside the functions, so ``import skbridge`` works without it.
 """
 
 from __future__ import annotations
@@ -56,8 +63,10 @@ from ._tabular import relaxed_onehot
 
 __all__ = ["GraphCodec"]
 
-_EDGE_STD = 0.25  # std of a dequantised adjacency entry (truncated at 1/2)
-_EDGE_LOG_MASS = math.log(0.5 * math.erfc(-0.5 / _EDGE_STD / math.sqrt(2.0)))  # log Phi(2)
+_EDGE_STD = 0.25  # std of a dequantised adjacency entry, in level spacings
+_EDGE_Z = 0.5 / _EDGE_STD  # truncation half-width in standard deviations (2)
+_PHI_Z = 0.5 * math.erfc(-_EDGE_Z / math.sqrt(2.0))  # Phi(2): one-sided truncation mass
+_PHI_MID = math.erf(_EDGE_Z / math.sqrt(2.0))  # Phi(2) - Phi(-2): two-sided mass
 
 
 def _node_order(G) -> list:
@@ -85,6 +94,11 @@ class GraphCodec(BaseEstimator):
     node_attr : hashable or None, default=None
         Name of a categorical node attribute to model (every node must have it); its value
         is restored in samples. ``None`` models the structure only.
+    edge_attr : hashable or None, default=None
+        Name of a categorical edge attribute to model (every edge must have it), e.g. the
+        bond type of a molecule; its value is restored in samples. The categories are
+        coded as ordered levels in sorted order (see the module docstring), so an ordinal
+        attribute such as a bond order gets its natural order. ``None``: edges only.
 
     Attributes
     ----------
@@ -92,6 +106,9 @@ class GraphCodec(BaseEstimator):
         ``N``, the number of node positions (the largest training graph).
     node_categories_ : list
         The sorted values of ``node_attr`` seen in fit (empty without ``node_attr``).
+    edge_categories_ : list
+        The sorted values of ``edge_attr`` seen in fit (empty without ``edge_attr``); the
+        ``b``-th is coded as the level ``b / B``, ``B`` the number of categories.
     n_channels_ : int
         ``F``, the width of a node block: the number of categories (1 without
         ``node_attr``) plus the ABSENT category.
@@ -117,10 +134,11 @@ class GraphCodec(BaseEstimator):
 
     validates_input = True  # estimators hand raw X to the codec instead of sklearn's checks
 
-    _parameter_constraints: dict = {"node_attr": "no_validation"}
+    _parameter_constraints: dict = {"node_attr": "no_validation", "edge_attr": "no_validation"}
 
-    def __init__(self, node_attr=None):
+    def __init__(self, node_attr=None, edge_attr=None):
         self.node_attr = node_attr
+        self.edge_attr = edge_attr
 
     # ------------------------------------------------------------------ input
     def _read(self, X):
@@ -146,37 +164,90 @@ class GraphCodec(BaseEstimator):
             values.append(data[self.node_attr])
         return values
 
+    def _edge_values(self, i, G):
+        """The edges ``(u, v)`` of graph ``i`` and their ``edge_attr`` values."""
+        edges, values = [], []
+        for u, v, data in G.edges(data=True):
+            if self.edge_attr not in data:
+                raise ValueError(
+                    f"edge {(u, v)!r} of graph {i} has no attribute {self.edge_attr!r}; with "
+                    f"edge_attr={self.edge_attr!r} every edge needs one."
+                )
+            edges.append((u, v))
+            values.append(data[self.edge_attr])
+        return edges, values
+
+    @staticmethod
+    def _collect(kind, attr, items):
+        """The sorted categories of attribute ``attr`` from ``(i, [(item, value), ...])``
+        per graph ``i`` (empty when ``attr`` is None)."""
+        if attr is None:
+            return []
+        if not _hashable(attr):
+            raise TypeError(f"{kind}_attr must be hashable, got {attr!r}")
+        seen = set()
+        for i, pairs in items:
+            for item, value in pairs:
+                if not _hashable(value):
+                    raise ValueError(
+                        f"{kind} {item!r} of graph {i} has an unhashable {attr!r} value "
+                        f"{value!r}; {kind} attributes are categories."
+                    )
+                seen.add(value)
+        try:
+            return sorted(seen)
+        except TypeError:  # unorderable mix of value types
+            return sorted(seen, key=repr)
+
+    @staticmethod
+    def _codes(i, values, attr, index, categories):
+        """The codes of graph ``i``'s attribute ``values``; ValueError for unseen ones."""
+        unseen = [v for v in values if not (_hashable(v) and v in index)]
+        if unseen:
+            shown = ", ".join(sorted({repr(v) for v in unseen})[:10])
+            raise ValueError(
+                f"graph {i} has {attr!r} values not seen in fit: {shown}; the categories are "
+                f"{categories[:30]}."
+            )
+        return np.array([index[v] for v in values], dtype=np.int64)
+
     # -------------------------------------------------------------------- fit
     def fit(self, X, y=None):
         """Learn the number of node positions and the node categories from graphs ``X``."""
         self._validate_params()
         graphs = self._read(X)
         counts = np.array([G.number_of_nodes() for G in graphs])
-        categories = []
-        if self.node_attr is not None:
-            if not _hashable(self.node_attr):
-                raise TypeError(f"node_attr must be hashable, got {self.node_attr!r}")
-            seen = set()
-            for i, G in enumerate(graphs):
-                for node, value in zip(
-                    G.nodes, self._attr_values(i, G, list(G.nodes)), strict=True
-                ):
-                    if not _hashable(value):
-                        raise ValueError(
-                            f"node {node!r} of graph {i} has an unhashable {self.node_attr!r} "
-                            f"value {value!r}; node attributes are categories."
-                        )
-                    seen.add(value)
-            try:
-                categories = sorted(seen)
-            except TypeError:  # unorderable mix of value types
-                categories = sorted(seen, key=repr)
+        categories = self._collect(
+            "node",
+            self.node_attr,
+            (
+                (i, zip(G.nodes, self._attr_values(i, G, list(G.nodes)), strict=True))
+                for i, G in enumerate(graphs)
+            )
+            if self.node_attr is not None
+            else (),
+        )
+        edge_categories = self._collect(
+            "edge",
+            self.edge_attr,
+            ((i, zip(*self._edge_values(i, G), strict=True)) for i, G in enumerate(graphs))
+            if self.edge_attr is not None
+            else (),
+        )
+        if self.edge_attr is not None and not edge_categories:
+            raise ValueError(
+                f"edge_attr={self.edge_attr!r}, but the graphs have no edges to learn its "
+                "categories from; use edge_attr=None."
+            )
         self.node_categories_ = categories
         self._index = {value: k for k, value in enumerate(categories)}
+        self.edge_categories_ = edge_categories
+        self._edge_index = {value: b + 1 for b, value in enumerate(edge_categories)}
         N = int(counts.max())
         self.max_nodes_ = N
         self.n_channels_ = max(len(categories), 1) + 1
         self.n_pairs_ = N * (N - 1) // 2
+        self._n_levels = max(len(edge_categories), 1)
         self.n_nodes_counts_ = np.bincount(counts)
         self.n_latent_ = N * self.n_channels_ + self.n_pairs_
         self.n_packed_ = self.n_latent_
@@ -191,7 +262,8 @@ class GraphCodec(BaseEstimator):
     # ----------------------------------------------------------------- encode
     def encode(self, X):
         """Graphs -> ``(P, offset)``: packed rows (n, ``n_packed_``) with one-hot node blocks
-        and 0/1 adjacency entries, and the per-row offset (0: scores are log-probabilities)."""
+        and adjacency levels (0/1 without ``edge_attr``), and the per-row offset (0: scores
+        are log-probabilities)."""
         graphs = self._read(X)
         N, F = self.max_nodes_, self.n_channels_
         n = len(graphs)
@@ -210,20 +282,21 @@ class GraphCodec(BaseEstimator):
                 cats = np.zeros(k, dtype=np.int64)
             else:
                 values = self._attr_values(i, G, nodes)
-                unseen = [v for v in values if not (_hashable(v) and v in self._index)]
-                if unseen:
-                    shown = ", ".join(sorted({repr(v) for v in unseen})[:10])
-                    raise ValueError(
-                        f"graph {i} has {self.node_attr!r} values not seen in fit: {shown}; "
-                        f"the categories are {self.node_categories_[:30]}."
-                    )
-                cats = np.array([self._index[v] for v in values], dtype=np.int64)
+                cats = self._codes(i, values, self.node_attr, self._index, self.node_categories_)
             nodes_block[i, np.arange(k), cats] = 1.0
             nodes_block[i, k:, absent] = 1.0
             if G.number_of_edges():
                 position = {node: p for p, node in enumerate(nodes)}
-                ends = np.array([(position[u], position[v]) for u, v in G.edges()])
-                edges[i, self._pair_index[ends[:, 0], ends[:, 1]]] = 1.0
+                if self.edge_attr is None:
+                    pairs, levels = list(G.edges()), 1.0
+                else:
+                    pairs, values = self._edge_values(i, G)
+                    codes = self._codes(
+                        i, values, self.edge_attr, self._edge_index, self.edge_categories_
+                    )
+                    levels = codes / self._n_levels
+                ends = np.array([(position[u], position[v]) for u, v in pairs])
+                edges[i, self._pair_index[ends[:, 0], ends[:, 1]]] = levels
         P = np.concatenate([nodes_block.reshape(n, N * F), edges], axis=1)
         return P, np.zeros(n)
 
@@ -231,21 +304,32 @@ class GraphCodec(BaseEstimator):
         """Dequantise packed rows with uniforms ``u`` (n, ``n_latent_``): ``(v, log q(v|x))``.
 
         Node blocks: argmax dequantisation; adjacency entries: :math:`N(e, s^2)` truncated to
-        the side of 1/2 that ``e`` is on, drawn by inversion (float64 inside).
+        the values that round to ``e``'s level, drawn by inversion (float64 inside).
         """
         n = P.shape[0]
         NF = self.max_nodes_ * self.n_channels_
         F = self.n_channels_
         vn, lq = relaxed_onehot(P[:, :NF].reshape(-1, F), u[:, :NF].reshape(-1, F))
         lq = lq.reshape(n, -1).sum(1)
+        B = self._n_levels
         e = P[:, NF:].double()
+        level = torch.round(e * B)
         ue = u[:, NF:].double().clamp(1e-7, 1 - 1e-7)
-        s = _EDGE_STD
-        # z ~ N(0, 1) truncated to z < 0.5 / s; e = 0: v = s z < 1/2; e = 1: v = 1 - s z > 1/2
-        z = torch.special.ndtri(ue * math.exp(_EDGE_LOG_MASS))
-        ve = e + (1.0 - 2.0 * e) * s * z
-        log_norm = -0.5 * math.log(2 * math.pi) - math.log(s) - _EDGE_LOG_MASS
-        lq = lq + (-0.5 * z**2 + log_norm).sum(1)
+        s = _EDGE_STD / B
+        # z ~ N(0, 1) truncated to z < 2 (level 0), z > -2 (level B, drawn as -z with z < 2)
+        # or |z| < 2 (levels in between); v = e + s z
+        one_sided = torch.special.ndtri(ue * _PHI_Z)
+        two_sided = torch.special.ndtri((1.0 - _PHI_Z) + ue * _PHI_MID)
+        top, middle = level == B, (level > 0) & (level < B)
+        z = torch.where(middle, two_sided, torch.where(top, -one_sided, one_sided))
+        ve = e + s * z
+        log_mass = torch.where(
+            middle,
+            torch.tensor(math.log(_PHI_MID), dtype=z.dtype, device=z.device),
+            math.log(_PHI_Z),
+        )
+        log_norm = -0.5 * math.log(2 * math.pi) - math.log(s)
+        lq = lq + (-0.5 * z**2 + log_norm - log_mass).sum(1)
         v = torch.cat([vn.reshape(n, NF), ve], dim=1)
         return v.to(P.dtype), lq.to(P.dtype)
 
@@ -254,16 +338,21 @@ class GraphCodec(BaseEstimator):
         """Model vectors -> list of ``networkx.Graph`` (nodes ``0, ..., k-1``).
 
         A position is a node when its argmax is not ABSENT (its attribute is the argmax
-        category); a pair of nodes is an edge when its entry is at least 1/2.
+        category); a pair of nodes is an edge when its entry rounds to a level above 0 (at
+        least 1/2 without ``edge_attr``), with that level's category as edge attribute.
         """
         nx = _import_networkx()
         N, F = self.max_nodes_, self.n_channels_
         V = np.asarray(V, dtype=np.float64).reshape(-1, self.n_latent_)
-        cats = V[:, : N * F].reshape(-1, N, F).argmax(2)
-        adjacency = V[:, N * F :] >= 0.5
+        nodes = V[:, : N * F].reshape(-1, N, F)
+        cats = np.where(np.isnan(nodes), -np.inf, nodes).argmax(2)
+        B = self._n_levels
+        levels = np.floor(V[:, N * F :] * B + 0.5)
+        # a non-finite entry (a diverged chain) is no edge
+        levels = np.clip(np.where(np.isfinite(levels), levels, 0), 0, B).astype(np.int64)
         iu, ju = np.triu_indices(N, 1)
         out = []
-        for row_cats, row_adj in zip(cats, adjacency, strict=True):
+        for row_cats, row_levels in zip(cats, levels, strict=True):
             present = row_cats != F - 1
             label = np.cumsum(present) - 1  # new label of each present position
             G = nx.Graph()
@@ -274,8 +363,15 @@ class GraphCodec(BaseEstimator):
                     (int(label[p]), {self.node_attr: self.node_categories_[row_cats[p]]})
                     for p in np.nonzero(present)[0]
                 )
-            keep = row_adj & present[iu] & present[ju]
-            G.add_edges_from(zip(label[iu[keep]].tolist(), label[ju[keep]].tolist(), strict=True))
+            keep = (row_levels > 0) & present[iu] & present[ju]
+            ends = zip(label[iu[keep]].tolist(), label[ju[keep]].tolist(), strict=True)
+            if self.edge_attr is None:
+                G.add_edges_from(ends)
+            else:
+                cats_e = [self.edge_categories_[b - 1] for b in row_levels[keep]]
+                G.add_edges_from(
+                    (a, b, {self.edge_attr: c}) for (a, b), c in zip(ends, cats_e, strict=True)
+                )
             out.append(G)
         return out
 

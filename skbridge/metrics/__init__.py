@@ -9,6 +9,7 @@ from ._graph import (
     orbit_mmd,
     spectral_mmd,
 )
+from ._molecules import molecule_metrics
 from ._scorers import make_sample_scorer
 from ._sequence import (
     autocorrelation_error,
@@ -34,6 +35,7 @@ __all__ = [
     "kmer_jsd",
     "make_sample_scorer",
     "ml_efficiency",
+    "molecule_metrics",
     "mmd_rbf",
     "nearest_hamming",
     "orbit_counts",
