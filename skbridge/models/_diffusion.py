@@ -25,10 +25,12 @@ from ..sde import (
     ELBO_FORMS,
     REFERENCE_SDES,
     TIME_GRIDS,
+    ReferenceChain,
     chain_elbo,
     decoder_chain,
     decoder_prior_score,
     denoising_score_matching,
+    drift_matching_control_variate,
     drift_matching_loss,
     encoder_chain,
     make_reference_sde,
@@ -177,6 +179,9 @@ class _Fit:
             )
         )
         self._build_time_sampler()
+        # drift matching's reference-path control variate (a private switch for ablations)
+        self.control_variate = bool(getattr(est, "_dm_control_variate", True))
+        self._enc_chain = ReferenceChain(sde, self.enc_grid) if self.control_variate else None
         n = x_train.shape[0]
         self.batch = min(int(est.batch_size), n)
         self.check_every = max(1, int(est.max_iter) // 20)
@@ -263,10 +268,20 @@ class _Fit:
         loss = (weight * denoising_score_matching(self.sde, self.decoder, x0, t, noise)).mean()
         self._decoder_update(loss)
 
-    def dm_step(self, grid, x_k, u_k, xi, ks):
-        """Antithetic drift matching at one grid step per path, weighted like :meth:`dsm_step`."""
+    def dm_step(self, grid, x_k, u_k, xi, ks, cv=None):
+        """Antithetic drift matching at one grid step per path, weighted like :meth:`dsm_step`.
+
+        ``cv = (chain, x0, xr_k)``: add the reference-path control variate
+        (:func:`~skbridge.sde.drift_matching_control_variate`; same expected gradient, less
+        noise).
+        """
         t_k, t_k1 = grid[ks], grid[ks + 1]
         loss = drift_matching_loss(self.sde, self.decoder, x_k, u_k, xi, t_k, t_k1)
+        if cv is not None:
+            chain, x0, xr_k = cv
+            loss = loss + drift_matching_control_variate(
+                self.sde, self.decoder, chain, ks, x0, xr_k, xi, t_k1
+            )
         weight = (self.sde.sigma(t_k1) / self.sde.diffusion(t_k1)) ** 2 / (t_k1 - t_k)
         self._decoder_update((weight * loss).mean())
 
@@ -404,13 +419,16 @@ class _Fit:
         path, noise = path.detach().transpose(0, 1), noise.transpose(0, 1)
         n = path.shape[0]
         rows = torch.arange(n, device=self.dev)
+        chain = self._enc_chain
+        ref = None if chain is None else chain.path(path[:, 0], noise)
         for _ in range(est.n_decoder_steps):
             # every fourth path trains k at t = T, the decoder's score estimate the encoder uses
             ks = self.sample_steps(n, self.enc_step_probs)
             at_T = torch.rand(n, generator=self.gen, device=self.dev) < 0.25
             ks = torch.where(at_T, torch.full_like(ks, self.enc_grid.numel() - 2), ks)
+            cv = None if chain is None else (chain, path[:, 0], ref[rows, ks])
             self.dm_step(
-                self.enc_grid, *self._step_slices(self.enc_grid, path, noise, rows, ks), ks
+                self.enc_grid, *self._step_slices(self.enc_grid, path, noise, rows, ks), ks, cv
             )
             self.it += 1
         return True
@@ -538,7 +556,8 @@ class _Fit:
     def run_cached_drift_matching(self, n_iters, early_stopping):
         """Drift matching on cached paths of the frozen encoder, refreshed once consumed."""
         x = self.x_train
-        per_row = (self.K + 1) * self.x_val[0].numel() * 2
+        chain = ReferenceChain(self.sde, self.grid) if self.control_variate else None
+        per_row = (self.K + 1) * self.x_val[0].numel() * (2 if chain is None else 3)
         n_cache = max(1, min(x.shape[0], _CACHE_FLOATS // per_row))
         cache = {}
 
@@ -553,9 +572,13 @@ class _Fit:
                     self.sde, self.encoder, self.dequantize(x[rows]), self.grid, generator=self.gen
                 )
             cache["path"], cache["noise"] = path.transpose(0, 1), noise.transpose(0, 1)
+            if chain is not None:  # the reference path on the same x0 and noise
+                cache["ref"] = chain.path(cache["path"][:, 0], cache["noise"])
             cache["used"] = 0
 
-        refresh_every = max(1, math.ceil(n_cache * self.K / self.batch))
+        refresh_every = getattr(self.est, "_dm_refresh_every", None) or max(
+            1, math.ceil(n_cache * self.K / self.batch)
+        )
 
         def step():
             if not cache or cache["used"] >= refresh_every:
@@ -564,7 +587,8 @@ class _Fit:
             rows = self._rows(n_cache, self.batch)
             ks = self.sample_steps(self.batch, self.step_probs)
             path, noise = cache["path"], cache["noise"]
-            self.dm_step(self.grid, *self._step_slices(self.grid, path, noise, rows, ks), ks)
+            cv = None if chain is None else (chain, path[rows, 0], cache["ref"][rows, ks])
+            self.dm_step(self.grid, *self._step_slices(self.grid, path, noise, rows, ks), ks, cv)
 
         self.run_decoder(n_iters, step, "decoder", early_stopping)
 
