@@ -917,9 +917,11 @@ def test_reference_chain_path_and_bridge_target():
     torch.testing.assert_close(chain.target(ks, x0, path[1]), T0)
 
 
-def test_control_variate_makes_reference_drift_matching_rao_blackwellised():
+@pytest.mark.parametrize("antithetic", [True, False])
+def test_control_variate_makes_reference_drift_matching_rao_blackwellised(antithetic):
     """With h = 0: drift matching + control variate has the θ-gradient of the
-    Rao-Blackwellised loss ½Σ± Δ‖s − R±‖²/(2g²), exactly, path by path."""
+    Rao-Blackwellised loss ½Σ± Δ‖s − R±‖²/(2g²) (the + term only without the antithetic
+    pair), exactly, path by path."""
     sde, grid, chain, g, x0 = _cv_setup(K=10, n=64)
     torch.manual_seed(0)
     dec = DriftMLP(2, (16,), time_dim=4)
@@ -931,23 +933,27 @@ def test_control_variate_makes_reference_drift_matching_rao_blackwellised():
     x_k, xi = path[rows, ks], noise[rows, ks]
     t_k, t_k1 = grid[ks], grid[ks + 1]
     u = sde.drift(t_k, x_k)
-    loss = drift_matching_loss(sde, dec, x_k, u, xi, t_k, t_k1)
-    loss = loss + drift_matching_control_variate(sde, dec, chain, ks, x0, x_k, xi, t_k1)
+    loss = drift_matching_loss(sde, dec, x_k, u, xi, t_k, t_k1, antithetic=antithetic)
+    loss = loss + drift_matching_control_variate(
+        sde, dec, chain, ks, x0, x_k, xi, t_k1, antithetic=antithetic
+    )
     grads = torch.autograd.grad(loss.sum(), list(dec.parameters()))
     # the Rao-Blackwellised loss, written out
     dt, gk = (t_k1 - t_k)[:, None], chain.g[ks][:, None]
     rb = 0.0
-    for sign in (1.0, -1.0):
+    signs = (1.0, -1.0) if antithetic else (1.0,)
+    for sign in signs:
         y = (1 + chain.c[ks][:, None] * dt) * x_k + sign * gk * dt.sqrt() * xi
         R = chain.target(ks, x0, y)
         s = decoder_drift(sde, dec, t_k1, y)
-        rb = rb + 0.5 * (dt * (s - R) ** 2 / (2 * gk**2)).sum(1)
+        rb = rb + (dt * (s - R) ** 2 / (2 * gk**2)).sum(1) / len(signs)
     expected = torch.autograd.grad(rb.sum(), list(dec.parameters()))
     for a, b in zip(grads, expected, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
 
 
-def test_control_variate_has_zero_mean_gradient_for_a_learned_encoder():
+@pytest.mark.parametrize("antithetic", [True, False])
+def test_control_variate_has_zero_mean_gradient_for_a_learned_encoder(antithetic):
     """E[∇θ c] = 0 for any encoder (here a nonlinear one): drift matching stays unbiased."""
     sde, grid, chain, g, x0 = _cv_setup(K=12, n=6000)
     torch.manual_seed(1)
@@ -960,7 +966,15 @@ def test_control_variate_has_zero_mean_gradient_for_a_learned_encoder():
     rows = torch.arange(x0.shape[0])
     ks = torch.randint(0, 12, (x0.shape[0],), generator=g)
     c = drift_matching_control_variate(
-        sde, dec, chain, ks, x0, ref[rows, ks], noise[rows, ks], grid[ks + 1]
+        sde,
+        dec,
+        chain,
+        ks,
+        x0,
+        ref[rows, ks],
+        noise[rows, ks],
+        grid[ks + 1],
+        antithetic=antithetic,
     )
     params = list(dec.parameters())
     per_row = []

@@ -4,4 +4,11 @@ from ._graph import GraphDriftNet
 from ._mlp import DriftMLP, TimeEmbedding
 from ._temporal import TemporalConvNet, auto_hidden, drift_network
 
-__all__ = ["DriftMLP", "GraphDriftNet", "TemporalConvNet", "TimeEmbedding", "auto_hidden", "drift_network"]
+__all__ = [
+    "DriftMLP",
+    "GraphDriftNet",
+    "TemporalConvNet",
+    "TimeEmbedding",
+    "auto_hidden",
+    "drift_network",
+]

@@ -266,8 +266,10 @@ def drift_matching_control_variate(
     xr_k: Tensor,
     xi: Tensor,
     t_k1: Tensor,
+    *,
+    antithetic: bool = True,
 ) -> Tensor:
-    r"""Zero-mean control variate for :func:`drift_matching_loss` (antithetic), per row.
+    r"""Zero-mean control variate for :func:`drift_matching_loss`, per row.
 
     Drift matching regresses :math:`s_\theta(t_{k+1}, X_{k+1})` on the one-step target
     :math:`T = u_k + g_k\xi_k/\sqrt{\Delta_k}`, whose noise is large wherever
@@ -289,19 +291,22 @@ def drift_matching_control_variate(
     for a learned encoder close to the reference most of the cancellation remains.
     """
     n = x0.shape[0]
-    kk = torch.cat([ks, ks])
     a, b = _bcast(chain.a.to(x0)[ks], x0), _bcast(chain.b.to(x0)[ks], x0)
     c_k = _bcast(chain.c.to(x0)[ks], x0)
     g_k = _bcast(chain.g.to(x0)[ks], x0)
     dt = _bcast(chain.dt.to(x0)[ks], x0)
-    m = a * xr_k
-    y = torch.cat([m + b * xi, m - b * xi])
-    u = c_k * xr_k
-    T = torch.cat([u + g_k / dt.sqrt() * xi, u - g_k / dt.sqrt() * xi])
-    R = chain.target(kk, torch.cat([x0, x0]), y)
-    s = decoder_drift(sde, k, torch.cat([t_k1, t_k1]), y)
-    c = _rowsum(s * (T - R).detach() * torch.cat([dt, dt]) / torch.cat([g_k, g_k]) ** 2)
-    return 0.5 * (c[:n] + c[n:])
+    signs = (1.0, -1.0) if antithetic else (1.0,)
+
+    def both(v):
+        return torch.cat([v] * len(signs))
+
+    m, u = a * xr_k, c_k * xr_k
+    y = torch.cat([m + sign * b * xi for sign in signs])
+    T = torch.cat([u + sign * g_k / dt.sqrt() * xi for sign in signs])
+    R = chain.target(both(ks), both(x0), y)
+    s = decoder_drift(sde, k, both(t_k1), y)
+    c = _rowsum(s * (T - R).detach() * both(dt) / both(g_k) ** 2)
+    return 0.5 * (c[:n] + c[n:]) if antithetic else c
 
 
 def denoising_score_matching(
