@@ -12,8 +12,9 @@ seen in fit. One model vector holds
   ``{0, 1}`` (pairs touching an absent position are 0). With an edge attribute
   ``edge_attr`` of ``B`` categories (e.g. bond types), an edge of the ``b``-th category
   (sorted, ``b = 1..B``) is the **level** ``b / B`` and a non-edge 0: the entries stay one
-  number per pair, an ordinal code as GDSS uses for bond orders (for bond orders 1, 2, 3
-  the weighted adjacency divided by 3).
+  number per pair, an ordinal code like GDSS's bond-order adjacency (for bond orders 1, 2,
+  3 the weighted adjacency divided by 3; levels 1, 2, 3 themselves gave QM9 validity 0.73
+  against 0.70 in one development run, within noise, so the entries stay in [0, 1]).
 
 Both parts are dequantised so that every draw decodes back to the graph: node blocks like
 the tabular codec's categorical columns (argmax dequantisation with

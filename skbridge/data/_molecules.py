@@ -5,8 +5,8 @@ molecule-graph generators): node attribute ``"atom"`` is the element symbol with
 charge appended (``"C"``, ``"N+"``, ``"O-"``), edge attribute ``"bond"`` the bond order
 ``1``, ``2`` or ``3`` of the kekulized molecule (aromatic rings become alternating single
 and double bonds). With ``GraphCodec(node_attr="atom", edge_attr="bond")`` the bond orders
-are coded as the levels 1/3, 2/3, 1 of one adjacency entry per pair, the weighted adjacency
-that GDSS models for molecules.
+are coded as the levels 1/3, 2/3, 1 of one adjacency entry per pair (the bond-order
+weighted adjacency divided by 3).
 
 Back from a graph, :func:`smiles_from_graphs` builds the molecule with rdkit and sanitizes
 it: a graph whose atoms exceed their valence is *invalid* (``None``); hydrogens are added

