@@ -166,6 +166,18 @@ def test_history_and_fitted_attributes(data):
     assert {h["phase"] for h in frozen.history_} == {"score"}
 
 
+def test_control_variate_trains_a_kept_encoder(data):
+    """control_variate=True runs both phases with the control variate (joint: the encoder is
+    kept, so the decoder phase drifts-matches on cached paths) and changes the fit."""
+    X, Xt = data
+    on = make(SBVAE, encoder="joint", control_variate=True).fit(X)
+    off = make(SBVAE, encoder="joint").fit(X)
+    assert on._encoder_kept and off._encoder_kept
+    a, b = on.score_samples(Xt), off.score_samples(Xt)
+    assert np.all(np.isfinite(a)) and not np.array_equal(a, b)
+    assert on.sample(5, random_state=0).shape == (5, X.shape[1])
+
+
 def test_frozen_sbvae_is_score_sde(data):
     X, Xt = data
     a = make(SBVAE, encoder="frozen").fit(X).score_samples(Xt)

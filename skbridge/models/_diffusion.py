@@ -179,8 +179,8 @@ class _Fit:
             )
         )
         self._build_time_sampler()
-        # drift matching's reference-path control variate (a private switch for ablations)
-        self.control_variate = bool(getattr(est, "_dm_control_variate", True))
+        # drift matching's reference-path control variate (SBVAE's control_variate)
+        self.control_variate = bool(getattr(est, "control_variate", False))
         self._enc_chain = ReferenceChain(sde, self.enc_grid) if self.control_variate else None
         n = x_train.shape[0]
         self.batch = min(int(est.batch_size), n)
