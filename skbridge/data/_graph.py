@@ -142,6 +142,16 @@ class GraphCodec(BaseEstimator):
         self.node_attr = node_attr
         self.edge_attr = edge_attr
 
+    def __setstate__(self, state):
+        # codecs pickled before edge attributes existed (edges were the 0/1 level)
+        state.setdefault("edge_attr", None)
+        if "max_nodes_" in state:
+            state.setdefault("edge_categories_", [])
+            state.setdefault("_edge_index", {})
+            state.setdefault("_n_levels", 1)
+            state.setdefault("_spacing", 1.0)
+        super().__setstate__(state)
+
     # ------------------------------------------------------------------ input
     def _read(self, X):
         """Validate ``X`` as a non-empty list of simple undirected graphs with nodes."""
