@@ -134,7 +134,6 @@ class GraphCodec(BaseEstimator):
     """
 
     validates_input = True  # estimators hand raw X to the codec instead of sklearn's checks
-    _edge_spacing = None  # see fit
 
     _parameter_constraints: dict = {"node_attr": "no_validation", "edge_attr": "no_validation"}
 
@@ -260,9 +259,7 @@ class GraphCodec(BaseEstimator):
         self.n_channels_ = max(len(categories), 1) + 1
         self.n_pairs_ = N * (N - 1) // 2
         self._n_levels = max(len(edge_categories), 1)
-        # distance between two adjacency levels (development switch: None = 1 / B)
-        spacing = type(self)._edge_spacing
-        self._spacing = 1.0 / self._n_levels if spacing is None else float(spacing)
+        self._spacing = 1.0 / self._n_levels  # distance between two adjacency levels
         self.n_nodes_counts_ = np.bincount(counts)
         self.n_latent_ = N * self.n_channels_ + self.n_pairs_
         self.n_packed_ = self.n_latent_

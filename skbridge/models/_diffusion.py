@@ -269,7 +269,8 @@ class _Fit:
         self._decoder_update(loss)
 
     def dm_step(self, grid, x_k, u_k, xi, ks, cv=None):
-        """Antithetic drift matching at one grid step per path, weighted like :meth:`dsm_step`.
+        """Drift matching at one grid step per path, weighted like :meth:`dsm_step`: the
+        antithetic pair, or with ``cv`` one sign plus the control variate.
 
         ``cv = (chain, x0, xr_k)``: add the reference-path control variate
         (:func:`~skbridge.sde.drift_matching_control_variate`; same expected gradient, less
@@ -580,9 +581,7 @@ class _Fit:
                 cache["ref"] = chain.path(cache["path"][:, 0], cache["noise"])
             cache["used"] = 0
 
-        refresh_every = getattr(self.est, "_dm_refresh_every", None) or max(
-            1, math.ceil(n_cache * self.K / self.batch)
-        )
+        refresh_every = max(1, math.ceil(n_cache * self.K / self.batch))
 
         def step():
             if not cache or cache["used"] >= refresh_every:
