@@ -68,7 +68,7 @@ def test_sample_reproducible_and_independent_of_earlier_calls(factory, data):
     assert not np.array_equal(first, model.sample(50, random_state=1))
 
 
-@pytest.mark.parametrize("sampler", ["sde", "ode"])
+@pytest.mark.parametrize("sampler", ["sde", "pc", "ode"])
 def test_samplers(sampler, data):
     X, _ = data
     model = make(ScoreSDE, sampler=sampler).fit(X)
@@ -176,6 +176,24 @@ def test_control_variate_trains_a_kept_encoder(data):
     a, b = on.score_samples(Xt), off.score_samples(Xt)
     assert np.all(np.isfinite(a)) and not np.array_equal(a, b)
     assert on.sample(5, random_state=0).shape == (5, X.shape[1])
+
+
+def test_pc_sampler_with_a_kept_encoder(data):
+    """sampler="pc" reads the kept encoder (the corrector's score is (h - k) / g); with
+    corrector_snr=0 it is the plain reverse chain, draw for draw; the sampler is a sampling
+    option, so switching it needs no refit and leaves score_samples unchanged."""
+    X, Xt = data
+    model = make(SBVAE, encoder="joint").fit(X)
+    assert model._encoder_kept
+    plain, score = model.sample(40, random_state=0), model.score_samples(Xt)
+    model.set_params(sampler="pc", corrector_snr=0.0)
+    np.testing.assert_array_equal(model.sample(40, random_state=0), plain)
+    model.set_params(corrector_snr=0.2)
+    pc = model.sample(40, random_state=0)
+    assert np.isfinite(pc).all() and not np.allclose(pc, plain)
+    np.testing.assert_array_equal(model.score_samples(Xt), score)
+    with pytest.raises(ValueError, match="corrector_snr"):
+        make(ScoreSDE, corrector_snr=-1.0).fit(X)
 
 
 def test_frozen_sbvae_is_score_sde(data):

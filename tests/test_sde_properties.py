@@ -58,6 +58,7 @@ from skbridge.sde import (
     exact_divergence,
     hutchinson_divergence,
     mmd_rbf,
+    predictor_corrector,
     prior_loss_surrogate,
     time_grid,
 )
@@ -985,3 +986,75 @@ def test_control_variate_has_zero_mean_gradient_for_a_learned_encoder(antithetic
     zs = G.mean(0) / (G.std(0) / math.sqrt(G.shape[0]) + 1e-12)
     # Bonferroni over the parameters: |z| beyond 4.5 has two-sided probability < 7e-6 each
     assert float(zs.abs().max()) < 4.5, float(zs.abs().max())
+
+
+# ------------------------------------------------ the predictor–corrector sampler
+
+
+def _gaussian_marginal_decoder(sde, m0, v0):
+    """``k`` whose implied score ``-k / g`` is the exact marginal score of the reference
+    encoder started from ``N(m0, diag v0)``."""
+
+    def k(t, x):
+        a, s = sde.alpha(t), sde.sigma(t)
+        return sde.diffusion(t) * (x - a * m0) / (a * a * v0 + s * s)
+
+    return k
+
+
+def test_predictor_corrector_without_corrector_is_the_decoder_chain():
+    sde, grid = VPSDE(), time_grid(1.0, 20, dtype=F64)
+    k = _gaussian_marginal_decoder(sde, torch.tensor([1.0, -1.0]), torch.tensor([0.3, 2.0]))
+    z = torch.randn(100, 2, generator=gen(0))
+    plain = decoder_chain(sde, k, z, grid, generator=gen(1))
+    torch.testing.assert_close(
+        predictor_corrector(sde, None, k, z, grid, snr=0.0, generator=gen(1)), plain
+    )
+    with pytest.raises(ValueError, match="snr"):
+        predictor_corrector(sde, None, k, z, grid, snr=-0.1)
+
+
+def test_corrector_step_follows_its_formula():
+    """One grid step, learned encoder: ``x + eps s + sqrt(2 eps) xi`` with ``s = (h - k)/g``
+    and ``eps = 2 (snr mean|xi| / mean|s|)^2``, then the Euler step of decoder_chain."""
+    sde, grid = VPSDE(), time_grid(1.0, 1, dtype=F64)
+    T = grid[1]
+
+    def h(t, x):
+        return torch.sin(3 * x) + t
+
+    def k(t, x):
+        return 0.5 * x - 1.0
+
+    z = torch.randn(64, 3, generator=gen(2))
+    out = predictor_corrector(sde, h, k, z, grid, snr=0.3, generator=gen(3))
+    g = gen(3)
+    xi = torch.randn(z.shape, generator=g)
+    s = (h(T, z) - k(T, z)) / sde.diffusion(T)
+    eps = 2 * (0.3 * xi.norm(dim=1).mean() / s.norm(dim=1).mean()) ** 2
+    x = z + eps * s + torch.sqrt(2 * eps) * xi
+    zeta = torch.randn(z.shape, generator=g)
+    c, gT, g0 = sde.drift_coef(T), sde.diffusion(T), sde.diffusion(grid[0])
+    expected = x * (1 - c * T) - gT * T * k(T, x) + g0 * torch.sqrt(T) * zeta
+    torch.testing.assert_close(out, expected)
+    # a zero score (an untrained decoder on the reference encoder) gets no corrector step
+    zero = predictor_corrector(sde, None, lambda t, x: 0 * x, z, grid, snr=0.3, generator=gen(3))
+    assert torch.isfinite(zero).all()
+
+
+def test_corrector_reduces_the_chains_variance_error():
+    """With the exact marginal score, the Langevin corrector pulls the Euler chain back to
+    the marginals: the variance error of ``X_0`` (the Euler chain's discretisation error at
+    K = 50, 34% and 5% here) shrinks in every dimension. n = 400000 rows: the standard error
+    of a variance is ``v sqrt(2/n)``, 0.22% of it."""
+    sde, grid = VPSDE(), time_grid(1.0, 50, dtype=F64)
+    m0, v0 = torch.tensor([1.5, -0.5]), torch.tensor([0.05, 2.0])
+    k = _gaussian_marginal_decoder(sde, m0, v0)
+    n = 400_000
+    z = sde.prior_sample((n, 2), generator=gen(0), dtype=F64)
+    plain = predictor_corrector(sde, None, k, z, grid, snr=0.0, generator=gen(1))
+    pc = predictor_corrector(sde, None, k, z, grid, snr=0.2, generator=gen(2))
+    se = v0 * math.sqrt(2 / n)
+    err_plain, err_pc = ((x.var(0) - v0).abs() for x in (plain, pc))
+    assert (err_pc + Z * math.sqrt(2) * se < err_plain).all(), (err_plain, err_pc)
+    torch.testing.assert_close(pc.mean(0), m0, atol=float(Z * (v0.max() / n) ** 0.5) + 0.02, rtol=0)

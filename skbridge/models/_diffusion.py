@@ -24,6 +24,7 @@ from ..nets import drift_network
 from ..sde import (
     ELBO_FORMS,
     REFERENCE_SDES,
+    SAMPLERS,
     TIME_GRIDS,
     ReferenceChain,
     chain_elbo,
@@ -36,6 +37,7 @@ from ..sde import (
     make_reference_sde,
     mmd_rbf_to,
     plugin_diagnostics,
+    predictor_corrector,
     prior_loss_surrogate,
     probability_flow,
     rbf_within_mean,
@@ -615,7 +617,8 @@ class DiffusionEstimator(GeneratorEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "ema_decay": [Interval(Real, 0, 1, closed="left")],
-        "sampler": [StrOptions({"sde", "ode"})],
+        "sampler": [StrOptions(set(SAMPLERS))],
+        "corrector_snr": [Interval(Real, 0, None, closed="left")],
         "n_elbo_samples": [Interval(Integral, 1, None, closed="left")],
         "elbo_form": [StrOptions(set(ELBO_FORMS))],
         "early_stopping": ["boolean"],
@@ -735,7 +738,8 @@ class DiffusionEstimator(GeneratorEstimator):
 
     def _generate(self, n, gen):
         """Reverse Euler–Maruyama from :math:`X_T \\sim \\pi` over ``n_steps`` steps
-        (``sampler="sde"``), or the probability-flow ODE (``sampler="ode"``)."""
+        (``sampler="sde"``), the same with a Langevin corrector step before each step
+        (``sampler="pc"``), or the probability-flow ODE (``sampler="ode"``)."""
         grid = self._grid()
         out = []
         for start in range(0, n, _SAMPLE_CHUNK):
@@ -745,6 +749,16 @@ class DiffusionEstimator(GeneratorEstimator):
             )
             if self.sampler == "ode":
                 x = probability_flow(self.sde_, self._h(), self.decoder_, z, grid)
+            elif self.sampler == "pc":
+                x = predictor_corrector(
+                    self.sde_,
+                    self._h(),
+                    self.decoder_,
+                    z,
+                    grid,
+                    snr=float(self.corrector_snr),
+                    generator=gen,
+                )
             else:
                 x = decoder_chain(self.sde_, self.decoder_, z, grid, generator=gen)
             out.append(x)

@@ -25,6 +25,7 @@ from ._simulate import (
     decoder_drift,
     encoder_chain,
     encoder_drift,
+    predictor_corrector,
     probability_flow,
     time_grid,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "mmd_rbf",
     "mmd_rbf_to",
     "plugin_diagnostics",
+    "predictor_corrector",
     "prior_loss_surrogate",
     "probability_flow",
     "rbf_within_mean",
