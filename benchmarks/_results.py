@@ -1,4 +1,5 @@
-"""Shared by the per-modality benchmarks: their results files and Markdown tables.
+"""Shared by the per-modality benchmarks: fitting and evaluating one generator, results
+files and Markdown tables.
 
 A results file holds ``runs`` (one entry per invocation: command, date, machine, wall time)
 and ``rows`` (one per dataset × model, each with ``run``, the index of the invocation that
@@ -13,6 +14,7 @@ import datetime
 import json
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from core import machine_info
@@ -70,6 +72,47 @@ def markdown_tables(rows: list[dict], columns, title=lambda dataset, rows: f"**{
             cells = ["" if r.get(k) is None else f.format(r[k]) for k, _, f in cols]
             lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def fit_and_evaluate(row, make, train, test, evaluate, *, samplers=(), show=None) -> list[dict]:
+    """Fit ``make()`` on ``train`` and evaluate it; one row per way of sampling.
+
+    ``row`` holds the dataset and model names; ``evaluate(gen)`` samples from the fitted
+    generator and returns its columns (its own sampling time included). The first row is
+    the generator as fitted. For every name in ``samplers`` that the generator takes as its
+    ``sampler`` parameter (the diffusion models) and does not already use, the same fit is
+    evaluated again with that sampler, in a row named ``"<model> + <sampler> sampler"`` whose
+    fit columns repeat the fit's. An exception is recorded in the row being worked on and
+    the benchmark goes on. ``show(row)`` prints each finished row (default: ``print``).
+    """
+    row = dict(row)
+    rows, current = [row], row
+    try:
+        gen = make()
+        t0 = time.perf_counter()
+        gen.fit(train)
+        row["fit_s"] = time.perf_counter() - t0
+        if hasattr(gen, "n_iter_"):
+            row["n_iter"] = int(gen.n_iter_)
+        if hasattr(gen, "score"):
+            row["held_out_score"] = float(gen.score(test))
+        if hasattr(gen, "encoder_improved_"):
+            row["encoder_improved"] = bool(gen.encoder_improved_)
+        own = gen.get_params().get("sampler") if hasattr(gen, "get_params") else None
+        extra = [s for s in samplers if own is not None and s != own]
+        rows += [{**row, "model": f"{row['model']} + {s} sampler", "sampler": s} for s in extra]
+        for current in rows:
+            if "sampler" in current:
+                gen.set_params(sampler=current["sampler"])
+            current.update(evaluate(gen))
+    except Exception:  # noqa: BLE001 - reported in the table, the run goes on
+        current["error"] = traceback.format_exc(limit=3)
+    for r in rows:
+        if show is None:
+            print(r, flush=True)
+        else:
+            show(r)
+    return rows
 
 
 def argument_parser(doc: str, datasets, models) -> argparse.ArgumentParser:

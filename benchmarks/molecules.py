@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import sys
 import time
-import traceback
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -47,7 +46,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import argument_parser, finish, markdown_tables  # noqa: E402
+from _results import argument_parser, finish, fit_and_evaluate, markdown_tables  # noqa: E402
 
 DATASETS = ("qm9",)
 SKBRIDGE = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE")
@@ -150,27 +149,21 @@ def run(models, quick=False, seed=0, n_train=10000, n_samples=1000, max_iter=MAX
     print(f"qm9: {len(train)} train, {len(known)} known molecules", rows[0], flush=True)
     for name, published in PUBLISHED.items():
         rows.append({"dataset": "qm9", "model": name, **published})
+
+    def sample_and_evaluate(gen):
+        t0 = time.perf_counter()
+        samples = gen.sample(n_samples, random_state=seed + 1)
+        return {"sample_s": time.perf_counter() - t0, **evaluate(samples, train, known)}
+
     for model in models:
-        row = {"dataset": "qm9", "model": model, "n_train": len(train)}
-        try:
-            gen = make_generator(model, quick, seed, max_iter)
-            t0 = time.perf_counter()
-            gen.fit(train)
-            row["fit_s"] = time.perf_counter() - t0
-            if hasattr(gen, "n_iter_"):
-                row["n_iter"] = int(gen.n_iter_)
-            t0 = time.perf_counter()
-            samples = gen.sample(n_samples, random_state=seed + 1)
-            row["sample_s"] = time.perf_counter() - t0
-            if hasattr(gen, "score"):
-                row["held_out_score"] = float(gen.score(test))
-            if hasattr(gen, "encoder_improved_"):
-                row["encoder_improved"] = bool(gen.encoder_improved_)
-            row.update(evaluate(samples, train, known))
-        except Exception:  # noqa: BLE001 - reported in the table, the run goes on
-            row["error"] = traceback.format_exc(limit=3)
-        rows.append(row)
-        print(row, flush=True)
+        rows += fit_and_evaluate(
+            {"dataset": "qm9", "model": model, "n_train": len(train)},
+            lambda model=model: make_generator(model, quick, seed, max_iter),
+            train,
+            test,
+            sample_and_evaluate,
+            samplers=("pc",),
+        )
     return rows
 
 

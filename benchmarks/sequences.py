@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-import traceback
 import warnings
 from pathlib import Path
 
@@ -43,7 +42,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import argument_parser, finish, markdown_tables  # noqa: E402
+from _results import argument_parser, finish, fit_and_evaluate, markdown_tables  # noqa: E402
 
 DATASETS = ("sines", "dna")
 MODELS = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE", "PAR", "resampled + noise", "unigram")
@@ -206,25 +205,22 @@ def run(datasets, models, quick=False, seed=0):
         for model in models:
             if not applies(model, dataset):
                 continue
-            row = {"dataset": dataset, "model": model}
-            try:
-                gen = make_generator(model, dataset, quick, seed)
-                t0 = time.perf_counter()
-                gen.fit(train)
-                row["fit_s"] = time.perf_counter() - t0
+
+            def sample_and_evaluate(gen, dataset=dataset, train=train, test=test):
                 t0 = time.perf_counter()
                 synth = gen.sample(len(test), random_state=seed + 1)
-                row["sample_s"] = time.perf_counter() - t0
-                row["sample_n"] = len(test)
-                if hasattr(gen, "score"):
-                    row["held_out_score"] = float(gen.score(test))
-                if hasattr(gen, "encoder_improved_"):
-                    row["encoder_improved"] = bool(gen.encoder_improved_)
-                row.update(evaluate(dataset, train, test, synth, quick, seed))
-            except Exception:  # noqa: BLE001 - reported in the table, the run goes on
-                row["error"] = traceback.format_exc(limit=3)
-            rows.append(row)
-            print(json.dumps(row, default=float), flush=True)
+                out = {"sample_s": time.perf_counter() - t0, "sample_n": len(test)}
+                out.update(evaluate(dataset, train, test, synth, quick, seed))
+                return out
+
+            rows += fit_and_evaluate(
+                {"dataset": dataset, "model": model},
+                lambda model=model, dataset=dataset: make_generator(model, dataset, quick, seed),
+                train,
+                test,
+                sample_and_evaluate,
+                show=lambda r: print(json.dumps(r, default=float), flush=True),
+            )
     return rows
 
 

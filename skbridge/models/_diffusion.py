@@ -147,8 +147,16 @@ class _Fit:
             codec, x_val, generator=torch_generator(self.val_seed + 3, self.dev)
         )
         # the monitored -ELBO costs a K-step chain per row: fewer rows in high dimensions
-        # (256 up to d = 64, e.g. 54 for 60-token DNA strings), the same rows every check
-        self.n_monitor = min(x_val.shape[0], max(32, min(_VAL_ROWS, 16384 // codec.n_latent_)))
+        # (256 up to d = 64, e.g. 54 for 60-token DNA strings), the same rows every check;
+        # at least 32, unless a check would then cost more than a quarter of the network
+        # evaluations of the training steps between two checks (3 per row and step: forward
+        # and backward), but at least 4: large graphs trained in small batches (32 grids of
+        # 361 nodes are minutes of chains per check)
+        check_every = max(1, int(est.max_iter) // 20)
+        batch = min(int(est.batch_size), x_train.shape[0])
+        affordable = 3 * check_every * batch // (4 * self.K)
+        floor = min(32, max(4, affordable))
+        self.n_monitor = min(x_val.shape[0], max(floor, min(_VAL_ROWS, 16384 // codec.n_latent_)))
         m = self.n_monitor
         self.monitor_sets = {"val": (self.x_val[:m], self.val_log_q[:m], val_offset[:m])}
         # the training -ELBO too, on as many fixed training rows (est._monitor_train, set by
@@ -186,7 +194,7 @@ class _Fit:
         self._enc_chain = ReferenceChain(sde, self.enc_grid) if self.control_variate else None
         n = x_train.shape[0]
         self.batch = min(int(est.batch_size), n)
-        self.check_every = max(1, int(est.max_iter) // 20)
+        self.check_every = check_every
         self.progress = Progress(int(est.max_iter), int(est.verbose), type(est).__name__)
 
     # ------------------------------------------------------------- time sampling
