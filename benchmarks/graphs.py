@@ -13,9 +13,11 @@ Stochastic Differential Equations", ICML 2022, which follows GraphRNN and EDP-GN
   kernel, GDSS's choice), of mean 4-node orbit counts (Gaussian kernel, σ = 30) and of the
   normalised-Laplacian spectrum (Gaussian-EMD), each generated set against the test set.
 
-With 20 graphs per side the MMDs are noisy, so each fitted model draws ``--draws`` (default 5)
-independent sets of 20 and the table gives their mean (± standard deviation in the JSON);
-GDSS reports the mean over 3 sampling runs. Two reference rows frame the numbers:
+With 20 graphs per side the MMDs are noisy, so each fitted model draws ``--draws`` (default
+20; 5 before 2026-12-02, see each row's ``draws``) independent sets of 20 and the table gives
+their mean (± standard deviation in the JSON, so the standard error of a mean is that over
+the square root of ``draws``); GDSS reports the mean over 3 sampling runs. The draws measure
+sampling noise only, not the spread between training seeds. Two reference rows frame the numbers:
 
 * ``train graphs (noise level)``: the four disjoint sets of 20 training graphs against the
   test set, what a perfect generator would score;
@@ -191,7 +193,7 @@ def describe(sets, train) -> dict:
     }
 
 
-def run(datasets, models, quick=False, seed=0, draws=5, max_iter=MAX_ITER):
+def run(datasets, models, quick=False, seed=0, draws=20, max_iter=MAX_ITER):
     rows = []
     for dataset in datasets:
         train, test = load(dataset, seed)
@@ -254,7 +256,7 @@ def markdown(rows) -> str:
 def main(argv=None):
     parser = argument_parser(__doc__, DATASETS, MODELS)
     parser.set_defaults(datasets=list(DEFAULT_DATASETS))
-    parser.add_argument("--draws", type=int, default=5, help="sets of test-size samples")
+    parser.add_argument("--draws", type=int, default=20, help="sets of test-size samples")
     parser.add_argument(
         "--max-iter", type=int, default=MAX_ITER, help="training steps of skbridge models"
     )
