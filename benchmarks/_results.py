@@ -79,10 +79,10 @@ def fit_and_evaluate(row, make, train, test, evaluate, *, samplers=(), show=None
 
     ``row`` holds the dataset and model names; ``evaluate(gen)`` samples from the fitted
     generator and returns its columns (its own sampling time included). The first row is
-    the generator as fitted. For every name in ``samplers`` that the generator takes as its
-    ``sampler`` parameter (the diffusion models) and does not already use, the same fit is
-    evaluated again with that sampler, in a row named ``"<model> + <sampler> sampler"`` whose
-    fit columns repeat the fit's. An exception is recorded in the row being worked on and
+    the generator as fitted; for a diffusion model its ``sampler`` column is the sampler its
+    settings resolve to (``sampler="auto"`` depends on the data and on the kept encoder). For
+    every other name in ``samplers`` the same fit is evaluated again with that sampler, in a
+    row named ``"<model> + <sampler> sampler"`` whose fit columns repeat the fit's. An exception is recorded in the row being worked on and
     the benchmark goes on. ``show(row)`` prints each finished row (default: ``print``).
     """
     row = dict(row)
@@ -98,11 +98,12 @@ def fit_and_evaluate(row, make, train, test, evaluate, *, samplers=(), show=None
             row["held_out_score"] = float(gen.score(test))
         if hasattr(gen, "encoder_improved_"):
             row["encoder_improved"] = bool(gen.encoder_improved_)
-        own = gen.get_params().get("sampler") if hasattr(gen, "get_params") else None
-        extra = [s for s in samplers if own is not None and s != own]
-        rows += [{**row, "model": f"{row['model']} + {s} sampler", "sampler": s} for s in extra]
+        if hasattr(gen, "_sampler"):  # a diffusion model: the sampler its settings resolve to
+            row["sampler"] = gen._sampler()
+            extra = [s for s in samplers if s != row["sampler"]]
+            rows += [{**row, "model": f"{row['model']} + {s} sampler", "sampler": s} for s in extra]
         for current in rows:
-            if "sampler" in current:
+            if current is not row:
                 gen.set_params(sampler=current["sampler"])
             current.update(evaluate(gen))
     except Exception:  # noqa: BLE001 - reported in the table, the run goes on

@@ -9,7 +9,9 @@ Protocol (after GDSS, Jo, Lee, Hwang, ICML 2022, scaled to a CPU):
 * each generator is ``GraphCodec(node_attr="atom", edge_attr="bond")`` (bond orders 1, 2, 3
   coded as the adjacency levels 1/3, 2/3, 1) with default parameters except ``max_iter``
   (``--max-iter``, default 10000) and ``random_state``; it samples ``--n-samples`` graphs
-  (default 1000; GDSS samples 10,000);
+  (default 1000; GDSS samples 10,000); a diffusion fit samples with both samplers, the one
+  its ``sampler="auto"`` resolves to (column ``sampler``) and the other (``"sde"``, the
+  reverse chain; ``"pc"``, a Langevin corrector step before each step);
 * metrics (``skbridge.metrics.molecule_metrics``): **validity without correction** (share
   of samples that rdkit sanitizes, no atom over its valence; fragments allowed), the share
   valid *and* connected, **uniqueness** (distinct canonical SMILES among the valid ones) and
@@ -162,12 +164,13 @@ def run(models, quick=False, seed=0, n_train=10000, n_samples=1000, max_iter=MAX
             train,
             test,
             sample_and_evaluate,
-            samplers=("pc",),
+            samplers=("sde", "pc"),
         )
     return rows
 
 
 COLUMNS = [
+    ("sampler", "sampler", "{}"),
     ("validity", "valid", "{:.3f}"),
     ("valid_connected", "valid & connected", "{:.3f}"),
     ("uniqueness", "unique", "{:.3f}"),

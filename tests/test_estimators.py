@@ -186,6 +186,7 @@ def test_pc_sampler_with_a_kept_encoder(data):
     model = make(SBVAE, encoder="joint").fit(X)
     assert model._encoder_kept
     plain, score = model.sample(40, random_state=0), model.score_samples(Xt)
+    assert model._sampler() == "sde"  # "auto" on tables
     model.set_params(sampler="pc", corrector_snr=0.0)
     np.testing.assert_array_equal(model.sample(40, random_state=0), plain)
     model.set_params(corrector_snr=0.2)

@@ -330,6 +330,19 @@ def test_models_fit_sample_score(cls, community):
     np.testing.assert_allclose(model.score_samples(community[1:2]), scores[1:2], rtol=1e-5)
 
 
+def test_auto_sampler_on_graphs(community):
+    """sampler="auto" (the default) is the predictor-corrector for a score-matching decoder
+    on graphs, and the plain reverse chain for an SBVAE that kept its encoder."""
+    model = ScoreSDE(random_state=0, **FAST[ScoreSDE]).fit(community)
+    assert model.sampler == "auto" and model._sampler() == "pc"
+    auto = model.sample(4, random_state=0)
+    model.set_params(sampler="pc")
+    pc = model.sample(4, random_state=0)
+    assert [sorted(G.edges) for G in auto] == [sorted(G.edges) for G in pc]
+    kept = SBVAE(random_state=0, encoder="joint", **FAST[SBVAE]).fit(community)
+    assert kept._encoder_kept and kept._sampler() == "sde"
+
+
 def test_model_with_node_attribute():
     graphs = _labelled_graphs() * 4
     model = FlowMatching(data=GraphCodec(node_attr="kind"), random_state=0, **FAST[FlowMatching])

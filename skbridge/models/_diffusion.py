@@ -625,7 +625,7 @@ class DiffusionEstimator(GeneratorEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "ema_decay": [Interval(Real, 0, 1, closed="left")],
-        "sampler": [StrOptions(set(SAMPLERS))],
+        "sampler": [StrOptions({"auto", *SAMPLERS})],
         "corrector_snr": [Interval(Real, 0, None, closed="left")],
         "n_elbo_samples": [Interval(Integral, 1, None, closed="left")],
         "elbo_form": [StrOptions(set(ELBO_FORMS))],
@@ -744,10 +744,23 @@ class DiffusionEstimator(GeneratorEstimator):
             self.T, self.n_steps, spacing=self.time_grid, device=self.device_, dtype=torch.float32
         )
 
+    def _sampler(self):
+        """The sampler ``sample`` runs: ``sampler``, with ``"auto"`` resolved to ``"pc"``
+        where the codec asks for it (graphs: ``GraphCodec.default_sampler``) and the decoder
+        was trained by denoising score matching (the reference encoder), else ``"sde"``.
+        With a kept SB-VAE encoder the corrector's score is the difference of two networks
+        and made graph samples worse (benchmarks/README.md)."""
+        if self.sampler != "auto":
+            return self.sampler
+        wants = getattr(self.codec_, "default_sampler", "sde")
+        return "pc" if wants == "pc" and self._h() is None else "sde"
+
     def _generate(self, n, gen):
         """Reverse Euler–Maruyama from :math:`X_T \\sim \\pi` over ``n_steps`` steps
         (``sampler="sde"``), the same with a Langevin corrector step before each step
-        (``sampler="pc"``), or the probability-flow ODE (``sampler="ode"``)."""
+        (``sampler="pc"``), or the probability-flow ODE (``sampler="ode"``); see
+        :meth:`_sampler` for ``"auto"``."""
+        sampler = self._sampler()
         grid = self._grid()
         out = []
         for start in range(0, n, _SAMPLE_CHUNK):
@@ -755,9 +768,9 @@ class DiffusionEstimator(GeneratorEstimator):
             z = self.sde_.prior_sample(
                 (m, self.codec_.n_latent_), generator=gen, device=self.device_
             )
-            if self.sampler == "ode":
+            if sampler == "ode":
                 x = probability_flow(self.sde_, self._h(), self.decoder_, z, grid)
-            elif self.sampler == "pc":
+            elif sampler == "pc":
                 x = predictor_corrector(
                     self.sde_,
                     self._h(),

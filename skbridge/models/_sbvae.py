@@ -170,7 +170,7 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         batch_size=256,
         learning_rate=2e-3,
         ema_decay=0.995,
-        sampler="sde",
+        sampler="auto",
         corrector_snr=0.2,
         n_elbo_samples=4,
         elbo_form="realised",
