@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import sys
 
 import numpy as np
@@ -119,6 +120,12 @@ class TorchStateMixin:
         return state
 
     def __setstate__(self, state):
+        # a model pickled by an earlier skbridge lacks the parameters added since (e.g.
+        # corrector_snr): they get their defaults, so get_params, clone and sample work
+        state = dict(state)
+        for name, p in inspect.signature(type(self).__init__).parameters.items():
+            if p.default is not inspect.Parameter.empty:
+                state.setdefault(name, p.default)
         if hasattr(super(), "__setstate__"):
             super().__setstate__(state)
         else:  # pragma: no cover
