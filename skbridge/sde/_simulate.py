@@ -171,7 +171,7 @@ def predictor_corrector(
     generator: torch.Generator | None = None,
 ) -> Tensor:
     r"""The decoder chain with one Langevin corrector step before each predictor step
-    (Song et al., 2021, Algorithm 4 of their appendix; GDSS's sampler for graphs).
+    (predictor–corrector sampling, Song et al., ICLR 2021; GDSS samples graphs this way).
 
     At each grid time :math:`t = t_{k+1}`, before the Euler–Maruyama step of
     :func:`decoder_chain`, the state moves one unadjusted Langevin step on the decoder's
@@ -187,9 +187,9 @@ def predictor_corrector(
     update, the norms :math:`\lVert\xi\rVert, \lVert\hat s\rVert` averaged over the rows
     of the batch (as Song et al.; a row's own norms make the step blow up where its score
     nearly vanishes, near a mode, in few dimensions). It costs two network evaluations per
-    grid step. The corrector pulls each state back towards the
-    marginal the next predictor step assumes, undoing part of the discretisation and
-    network error that the chain accumulates. The chain ELBO (``score_samples``) is the one
+    grid step. The corrector pulls each state back towards the marginal the next predictor
+    step assumes, undoing part of the discretisation and network error that the chain
+    accumulates; there is no corrector at :math:`t_0` (the last step ends there). The chain ELBO (``score_samples``) is the one
     of the plain decoder chain, not of this sampler. ``snr=0`` is :func:`decoder_chain`.
     """
     if snr < 0:
