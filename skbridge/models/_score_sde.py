@@ -57,12 +57,14 @@ class ScoreSDE(DiffusionEstimator):
         ``"sde"``: the reverse Euler–Maruyama chain. ``"pc"``: the same chain with a
         Langevin corrector step before each step (predictor–corrector, twice the network
         evaluations, :func:`skbridge.sde.predictor_corrector`). ``"ode"``: the
-        probability-flow ODE (Heun). ``"auto"``: ``"pc"`` on graphs (``GraphCodec``) when the
-        decoder was trained by denoising score matching (ScoreSDE; an SBVAE that restored
-        the reference encoder), ``"sde"`` otherwise. On Community-small the corrector
-        lowered ScoreSDE's degree / clustering / orbit MMD² from 0.039 / 0.121 / 0.023 to
-        0.034 / 0.096 / 0.012 and made a kept-encoder SBVAE's worse (benchmarks/README.md);
-        on tables and sequences it has not been measured, so they keep ``"sde"``. The
+        probability-flow ODE (Heun). ``"auto"``: ``"pc"`` on graphs without edge
+        attributes (``GraphCodec.default_sampler``) when the decoder was trained by
+        denoising score matching (ScoreSDE; an SBVAE that restored the reference encoder),
+        ``"sde"`` otherwise. On Community-small the corrector lowered ScoreSDE's degree /
+        clustering / orbit MMD² from 0.039 / 0.121 / 0.023 to 0.034 / 0.096 / 0.012 and
+        made a kept-encoder SBVAE's worse; on QM9 molecules it lowered the share of valid
+        and connected samples (benchmarks/README.md); on tables and sequences it has not
+        been measured, so they keep ``"sde"``. The
         sampler can be changed after ``fit`` (``set_params``); ``score_samples`` is the
         chain ELBO of the plain chain whichever sampler is set.
     corrector_snr : float, default=0.2
