@@ -82,9 +82,11 @@ def fit_and_evaluate(row, make, train, test, evaluate, *, samplers=(), show=None
     the generator as fitted; for a diffusion model its ``sampler`` column is the sampler its
     settings resolve to (``sampler="auto"`` depends on the data and on the kept encoder). For
     every other name in ``samplers`` the same fit is evaluated again with that sampler, in a
-    row named ``"<model> + <sampler> sampler"`` whose fit columns repeat the fit's. An exception is recorded in the row being worked on and
-    the benchmark goes on. ``show(row)`` prints each finished row (default: ``print``).
+    row named ``"<model> + <sampler> sampler"`` whose fit columns repeat the fit's. An
+    exception is recorded in the row being worked on and the benchmark goes on.
+    ``show(row)`` prints each finished row (default: ``print``).
     """
+    show = show or (lambda r: print(r, flush=True))
     row = dict(row)
     rows, current = [row], row
     try:
@@ -109,10 +111,7 @@ def fit_and_evaluate(row, make, train, test, evaluate, *, samplers=(), show=None
     except Exception:  # noqa: BLE001 - reported in the table, the run goes on
         current["error"] = traceback.format_exc(limit=3)
     for r in rows:
-        if show is None:
-            print(r, flush=True)
-        else:
-            show(r)
+        show(r)
     return rows
 
 

@@ -130,7 +130,7 @@ def test_codec_pickled_before_edge_attributes_still_works(community):
 
     codec = GraphCodec().fit(community)
     state = codec.__getstate__()
-    for key in ("edge_attr", "edge_categories_", "_edge_index", "_n_levels", "_spacing"):
+    for key in ("edge_attr", "edge_categories_", "_edge_index", "_n_levels"):
         state.pop(key)  # what a codec pickled by an earlier version holds
     old = GraphCodec.__new__(GraphCodec)
     old.__setstate__(state)

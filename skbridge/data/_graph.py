@@ -157,7 +157,6 @@ class GraphCodec(BaseEstimator):
             state.setdefault("edge_categories_", [])
             state.setdefault("_edge_index", {})
             state.setdefault("_n_levels", 1)
-            state.setdefault("_spacing", 1.0)
         super().__setstate__(state)
 
     # ------------------------------------------------------------------ input
@@ -268,7 +267,6 @@ class GraphCodec(BaseEstimator):
         self.n_channels_ = max(len(categories), 1) + 1
         self.n_pairs_ = N * (N - 1) // 2
         self._n_levels = max(len(edge_categories), 1)
-        self._spacing = 1.0 / self._n_levels  # distance between two adjacency levels
         self.n_nodes_counts_ = np.bincount(counts)
         self.n_latent_ = N * self.n_channels_ + self.n_pairs_
         self.n_packed_ = self.n_latent_
@@ -315,7 +313,7 @@ class GraphCodec(BaseEstimator):
                     codes = self._codes(
                         i, values, self.edge_attr, self._edge_index, self.edge_categories_
                     )
-                    levels = codes * self._spacing
+                    levels = codes / self._n_levels
                 ends = np.array([(position[u], position[v]) for u, v in pairs])
                 edges[i, self._pair_index[ends[:, 0], ends[:, 1]]] = levels
         P = np.concatenate([nodes_block.reshape(n, N * F), edges], axis=1)
@@ -334,9 +332,9 @@ class GraphCodec(BaseEstimator):
         lq = lq.reshape(n, -1).sum(1)
         B = self._n_levels
         e = P[:, NF:].double()
-        level = torch.round(e / self._spacing)
+        level = torch.round(e * B)
         ue = u[:, NF:].double().clamp(1e-7, 1 - 1e-7)
-        s = _EDGE_STD * self._spacing
+        s = _EDGE_STD / B
         # z ~ N(0, 1) truncated to z < 2 (level 0), z > -2 (level B, drawn as -z with z < 2)
         # or |z| < 2 (levels in between); v = e + s z
         one_sided = torch.special.ndtri(ue * _PHI_Z)
@@ -368,7 +366,7 @@ class GraphCodec(BaseEstimator):
         nodes = V[:, : N * F].reshape(-1, N, F)
         cats = np.where(np.isnan(nodes), -np.inf, nodes).argmax(2)
         B = self._n_levels
-        levels = np.floor(V[:, N * F :] / self._spacing + 0.5)
+        levels = np.floor(V[:, N * F :] * B + 0.5)
         # a non-finite entry (a diverged chain) is no edge
         levels = np.clip(np.where(np.isfinite(levels), levels, 0), 0, B).astype(np.int64)
         iu, ju = np.triu_indices(N, 1)

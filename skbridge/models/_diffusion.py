@@ -747,8 +747,8 @@ class DiffusionEstimator(GeneratorEstimator):
     def _sampler(self):
         """The sampler ``sample`` runs: ``sampler``, with ``"auto"`` resolved to ``"pc"``
         where the codec asks for it (``GraphCodec.default_sampler``: graphs without edge
-        attributes) and the decoder
-        was trained by denoising score matching (the reference encoder), else ``"sde"``.
+        attributes) and the decoder was trained by denoising score matching (the reference
+        encoder), else ``"sde"``.
         With a kept SB-VAE encoder the corrector's score is the difference of two networks
         and made graph samples worse (benchmarks/README.md)."""
         if self.sampler != "auto":

@@ -218,6 +218,7 @@ class ReferenceChain:
     """
 
     def __init__(self, sde: ReferenceSDE, grid: Tensor):
+        self.sde, self.grid = sde, grid
         g64 = grid.double()
         t_k, dt = g64[:-1], g64[1:] - g64[:-1]
         self.c = sde.drift_coef(t_k).double()
@@ -234,13 +235,9 @@ class ReferenceChain:
 
     def path(self, x0: Tensor, noise: Tensor) -> Tensor:
         """The reference path driven by ``noise`` (n, K, ...) from ``x0`` (n, ...):
-        (n, K + 1, ...), the same recursion as :func:`encoder_chain` with ``h=None``."""
-        a, b = self.a.tolist(), self.b.tolist()
-        xs, x = [x0], x0
-        for i in range(noise.shape[1]):
-            x = a[i] * x + b[i] * noise[:, i]
-            xs.append(x)
-        return torch.stack(xs, dim=1)
+        (n, K + 1, ...), :func:`encoder_chain` with ``h=None``, rows first."""
+        path, _ = encoder_chain(self.sde, None, x0, self.grid, noise=noise.transpose(0, 1))
+        return path.transpose(0, 1)
 
     def target(self, ks: Tensor, x0: Tensor, y: Tensor) -> Tensor:
         r""":math:`E[u_k + g_k\xi_k/\sqrt{\Delta_k} \mid x_0, X_{k+1} = y]` (Gaussian bridge):

@@ -145,19 +145,7 @@ def decoder_chain(
     :math:`\beta(t_1)/\beta(t_0) \approx 3` at ``K = 100``, and the chain ELBO of the *exact*
     reverse drift loses about 0.35 nats per dimension to that variance mismatch alone.
     """
-    x = z
-    K = grid.numel() - 1
-    c1, g1, dt = _step_coefficients(sde, grid, grid[1:])
-    g0 = sde.diffusion(grid[:-1]).double().tolist()
-    for i in range(K - 1, -1, -1):
-        zeta = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        # X - (c X + g k)(t_{k+1}) dt + g(t_k) sqrt(dt) zeta, coefficients as Python floats
-        x = (
-            x * (1.0 - c1[i] * dt[i])
-            - (g1[i] * dt[i]) * k(grid[i + 1], x)
-            + (g0[i] * math.sqrt(dt[i])) * zeta
-        )
-    return x
+    return predictor_corrector(sde, None, k, z, grid, snr=0.0, generator=generator)
 
 
 def predictor_corrector(
@@ -190,7 +178,8 @@ def predictor_corrector(
     grid step. The corrector pulls each state back towards the marginal the next predictor
     step assumes, undoing part of the discretisation and network error that the chain
     accumulates; there is no corrector at :math:`t_0` (the last step ends there). The chain ELBO (``score_samples``) is the one
-    of the plain decoder chain, not of this sampler. ``snr=0`` is :func:`decoder_chain`.
+    of the plain decoder chain, not of this sampler. ``snr=0`` is the plain chain,
+    :func:`decoder_chain`, which is implemented this way.
     """
     if snr < 0:
         raise ValueError(f"snr must be >= 0, got {snr}")
