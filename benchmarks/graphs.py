@@ -75,7 +75,7 @@ DATASETS = ("community_small", "grid")
 # thread), one sample set, a one-path held-out bound; ScoreSDE and the floor only (an SBVAE
 # encoder phase backpropagates through 25-step paths of 65,702-dimensional vectors)
 DEFAULT_DATASETS = ("community_small",)
-GRID_PARAMS = {"batch_size": 8, "max_iter": 1500, "n_elbo_samples": 1}
+GRID_PARAMS = {"batch_size": 8, "max_iter": 1500, "n_elbo_samples": 1, "n_steps": 100}
 GRID_MODELS = ("ScoreSDE", "Erdős–Rényi (floor)")
 SKBRIDGE = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE")
 # GDSS's own noise schedule on Community-small: VP with beta from 0.1 to 1.0, which leaves

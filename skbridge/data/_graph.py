@@ -150,6 +150,14 @@ class GraphCodec(BaseEstimator):
         fits; benchmarks/README.md)."""
         return "pc" if self.edge_attr is None else "sde"
 
+    @property
+    def default_n_steps(self):
+        """The grid a diffusion model's ``n_steps="auto"`` uses: 300 steps for graphs without
+        edge attributes, where 100 left the chain ELBO loose (-89 against -71 nats per
+        Community-small graph) and a drift-matching decoder's orbit statistics twice as far
+        from the data; 100 with edge attributes (QM9 not measured at 300)."""
+        return 300 if self.edge_attr is None else 100
+
     def __setstate__(self, state):
         # codecs pickled before edge attributes existed (edges were the 0/1 level)
         state.setdefault("edge_attr", None)

@@ -618,7 +618,7 @@ class DiffusionEstimator(GeneratorEstimator):
         "beta_max": [Interval(Real, 0, None, closed="neither")],
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "T": [Interval(Real, 0, None, closed="neither")],
-        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "n_steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "time_grid": [StrOptions(set(TIME_GRIDS))],
         "hidden_layer_sizes": [StrOptions({"auto"}), tuple],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -667,7 +667,7 @@ class DiffusionEstimator(GeneratorEstimator):
             self.sde, beta_min=self.beta_min, beta_max=self.beta_max, sigma=self.sigma, T=self.T
         )
         grid = time_grid(
-            self.T, self.n_steps, spacing=self.time_grid, device=dev, dtype=torch.float32
+            self.T, self._n_steps(codec), spacing=self.time_grid, device=dev, dtype=torch.float32
         )
         if warm:
             encoder = copy.deepcopy(self.encoder_).to(dev)
@@ -739,9 +739,23 @@ class DiffusionEstimator(GeneratorEstimator):
     def _h(self):
         return self.encoder_ if self._encoder_kept else None
 
+    def _n_steps(self, codec=None):
+        """The grid's ``K``: ``n_steps``, with ``"auto"`` resolved by the codec
+        (``default_n_steps``: 300 for graphs without edge attributes, else 100). Read at
+        ``sample`` and ``score_samples`` time too, so ``set_params(n_steps=...)`` after a fit
+        changes the sampling grid (a score-matching decoder is trained in continuous time)."""
+        if self.n_steps != "auto":
+            return int(self.n_steps)
+        codec = self.codec_ if codec is None else codec
+        return int(getattr(codec, "default_n_steps", 100))
+
     def _grid(self):
         return time_grid(
-            self.T, self.n_steps, spacing=self.time_grid, device=self.device_, dtype=torch.float32
+            self.T,
+            self._n_steps(),
+            spacing=self.time_grid,
+            device=self.device_,
+            dtype=torch.float32,
         )
 
     def _sampler(self):

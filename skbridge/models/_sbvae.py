@@ -163,7 +163,7 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         beta_max=20.0,
         sigma=1.0,
         T=1.0,
-        n_steps=100,
+        n_steps="auto",
         time_grid="uniform",
         hidden_layer_sizes="auto",
         max_iter=3000,
