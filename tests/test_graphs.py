@@ -347,6 +347,25 @@ def test_auto_sampler_on_graphs(community):
     assert GraphCodec(edge_attr="bond").default_sampler == "sde"
 
 
+def test_auto_n_steps_on_graphs(community):
+    """n_steps="auto" (the default) is the codec's grid: 300 steps for graphs without edge
+    attributes, 100 with them and on tables; an integer overrides it, and changing it after
+    fit changes the sampling grid without a refit."""
+    assert GraphCodec().default_n_steps == 300
+    assert GraphCodec(edge_attr="bond").default_n_steps == 100
+    model = ScoreSDE(random_state=0, **FAST[ScoreSDE]).fit(community[:8])
+    assert model._grid().numel() == 6
+    model.set_params(n_steps="auto")
+    assert model._grid().numel() == 301
+    assert len(model.sample(2, random_state=0)) == 2
+    assert ScoreSDE()._n_steps(GraphCodec()) == 300
+    assert ScoreSDE()._n_steps(GraphCodec(edge_attr="bond")) == 100
+    assert ScoreSDE(n_steps=50)._n_steps(GraphCodec()) == 50
+    table = ScoreSDE(random_state=0, **FAST[ScoreSDE]).set_params(n_steps="auto")
+    table.fit(np.random.default_rng(0).normal(size=(40, 2)))
+    assert table._grid().numel() == 101
+
+
 def test_model_with_node_attribute():
     graphs = _labelled_graphs() * 4
     model = FlowMatching(data=GraphCodec(node_attr="kind"), random_state=0, **FAST[FlowMatching])

@@ -33,10 +33,11 @@ class ScoreSDE(DiffusionEstimator):
     n_steps : int or "auto", default="auto"
         Grid steps ``K`` shared by training, sampling and scoring. ``"auto"``: 100, or what
         the codec asks for (``GraphCodec.default_n_steps``: 300 for graphs without edge
-        attributes). On Community-small graphs 100 steps left the chain ELBO 18 nats per
-        graph looser than 300 (-89 against -71) and, for a decoder trained by drift
-        matching (an SBVAE that kept its encoder), doubled the orbit MMD²; ScoreSDE's
-        samples with the corrector improved a little in two fits (benchmarks/README.md).
+        attributes). On Community-small graphs the 100-step chain ELBO was 19 nats per
+        graph looser (-89.6 against -70.7), its terminal law far enough from the prior that
+        an SBVAE kept an encoder to repair it, and a decoder trained by drift matching
+        sampled graphs with about twice the orbit MMD²; score matching's samples did not
+        change beyond noise (benchmarks/README.md, docs/math.md).
         Sampling and scoring cost grows in proportion.
     time_grid : {"uniform", "quadratic"}, default="uniform"
         Spacing of the ``K`` steps: uniform, or :math:`t_k = T(k/K)^2` (fine steps near the
@@ -66,7 +67,7 @@ class ScoreSDE(DiffusionEstimator):
         probability-flow ODE (Heun). ``"auto"``: ``"pc"`` on graphs without edge
         attributes (``GraphCodec.default_sampler``) when the decoder was trained by
         denoising score matching (ScoreSDE; an SBVAE that restored the reference encoder),
-        ``"sde"`` otherwise. On Community-small the corrector lowered ScoreSDE's degree /
+        ``"sde"`` otherwise. On Community-small (100-step grid) the corrector lowered ScoreSDE's degree /
         clustering / orbit MMD² from 0.039 / 0.121 / 0.023 to 0.034 / 0.096 / 0.012 and
         made a kept-encoder SBVAE's worse; on QM9 molecules it lowered the share of valid
         and connected samples (benchmarks/README.md); on tables and sequences it has not
