@@ -37,8 +37,8 @@ class ScoreSDE(DiffusionEstimator):
         graph looser (-89.6 against -70.7), its terminal law far enough from the prior that
         an SBVAE kept an encoder to repair it, and a decoder trained by drift matching
         sampled graphs with about twice the orbit MMD²; score matching's samples did not
-        change beyond noise (benchmarks/README.md, docs/math.md).
-        Sampling and scoring cost grows in proportion.
+        change beyond noise (benchmarks/README.md, docs/math.md). Sampling and scoring
+        cost grows in proportion to the steps; training does not.
     time_grid : {"uniform", "quadratic"}, default="uniform"
         Spacing of the ``K`` steps: uniform, or :math:`t_k = T(k/K)^2` (fine steps near the
         data). On two moons the quadratic grid did not improve samples or scores at
@@ -67,8 +67,9 @@ class ScoreSDE(DiffusionEstimator):
         probability-flow ODE (Heun). ``"auto"``: ``"pc"`` on graphs without edge
         attributes (``GraphCodec.default_sampler``) when the decoder was trained by
         denoising score matching (ScoreSDE; an SBVAE that restored the reference encoder),
-        ``"sde"`` otherwise. On Community-small (100-step grid) the corrector lowered ScoreSDE's degree /
-        clustering / orbit MMD² from 0.039 / 0.121 / 0.023 to 0.034 / 0.096 / 0.012 and
+        ``"sde"`` otherwise. On Community-small (100-step grid) the corrector lowered
+        ScoreSDE's degree / clustering / orbit MMD² from 0.039 / 0.121 / 0.023 to
+        0.034 / 0.096 / 0.012 and
         made a kept-encoder SBVAE's worse; on QM9 molecules it lowered the share of valid
         and connected samples (benchmarks/README.md); on tables and sequences it has not
         been measured, so they keep ``"sde"``. The
