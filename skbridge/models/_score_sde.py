@@ -37,7 +37,8 @@ class ScoreSDE(DiffusionEstimator):
         graph looser (-89.6 against -70.7), its terminal law far enough from the prior that
         an SBVAE kept an encoder to repair it, and a decoder trained by drift matching
         sampled graphs with about twice the orbit MMD²; score matching's samples did not
-        change beyond noise (benchmarks/README.md, docs/math.md). Sampling and scoring
+        change beyond noise (benchmarks/README.md, docs/math.md). On QM9 molecules (edge
+        attributes: 100 steps) 300 steps lowered validity from 0.697 to 0.635. Sampling and scoring
         cost grows in proportion to the steps; training does not.
     time_grid : {"uniform", "quadratic"}, default="uniform"
         Spacing of the ``K`` steps: uniform, or :math:`t_k = T(k/K)^2` (fine steps near the
