@@ -666,9 +666,7 @@ class DiffusionEstimator(GeneratorEstimator):
         sde = make_reference_sde(
             self.sde, beta_min=self.beta_min, beta_max=self.beta_max, sigma=self.sigma, T=self.T
         )
-        grid = time_grid(
-            self.T, self._n_steps(codec), spacing=self.time_grid, device=dev, dtype=torch.float32
-        )
+        grid = self._grid(codec, dev)
         if warm:
             encoder = copy.deepcopy(self.encoder_).to(dev)
             decoder = copy.deepcopy(self.decoder_).to(dev).requires_grad_(True)
@@ -749,13 +747,12 @@ class DiffusionEstimator(GeneratorEstimator):
         codec = self.codec_ if codec is None else codec
         return int(getattr(codec, "default_n_steps", 100))
 
-    def _grid(self):
+    def _grid(self, codec=None, device=None):
+        """The ``K + 1`` grid times (the fitted codec and device unless given: fit passes
+        its own before they are adopted)."""
+        device = self.device_ if device is None else device
         return time_grid(
-            self.T,
-            self._n_steps(),
-            spacing=self.time_grid,
-            device=self.device_,
-            dtype=torch.float32,
+            self.T, self._n_steps(codec), spacing=self.time_grid, device=device, dtype=torch.float32
         )
 
     def _sampler(self):
