@@ -100,8 +100,8 @@ def fit_and_evaluate(row, make, train, test, evaluate, *, samplers=(), show=None
             row["held_out_score"] = float(gen.score(test))
         if hasattr(gen, "encoder_improved_"):
             row["encoder_improved"] = bool(gen.encoder_improved_)
-        if hasattr(gen, "_sampler"):  # a diffusion model: the sampler its settings resolve to
-            row["sampler"] = gen._sampler()
+        if hasattr(gen, "resolved_sampler"):  # a diffusion model: its settings resolve to
+            row["sampler"] = gen.resolved_sampler()
             extra = [s for s in samplers if s != row["sampler"]]
             rows += [{**row, "model": f"{row['model']} + {s} sampler", "sampler": s} for s in extra]
         for current in rows:

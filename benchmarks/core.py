@@ -105,7 +105,7 @@ def make_model(name: str, *, max_iter: int | None = None, seed: int = 0):
 
 
 # ------------------------------------------------------------------------ machine
-def _maxrss_mib() -> float:
+def maxrss_mib() -> float:
     """Peak resident set size of this process so far, MiB (ru_maxrss is KiB on Linux)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
@@ -235,14 +235,14 @@ def measure(
 
     X_train, X_test = load_dataset(dataset, seed)
     model = make_model(model_name, max_iter=max_iter, seed=seed)
-    rss_before = _maxrss_mib()
+    rss_before = maxrss_mib()
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         t0 = time.perf_counter()
         model.fit(X_train)
         fit_s = time.perf_counter() - t0
-    rss_after_fit = _maxrss_mib()
+    rss_after_fit = maxrss_mib()
 
     t0 = time.perf_counter()
     score = model.score(X_test)
@@ -286,7 +286,7 @@ def measure(
         "rss_before_fit_mib": rss_before,
         "fit_peak_rss_mib": rss_after_fit,
         "fit_peak_rss_increase_mib": rss_after_fit - rss_before,
-        "peak_rss_mib": _maxrss_mib(),
+        "peak_rss_mib": maxrss_mib(),
         "warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
         "history": model.history_,
     }

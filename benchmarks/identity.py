@@ -38,9 +38,7 @@ from skbridge.data import (
 
 SMALL = dict(max_iter=60, batch_size=64, random_state=0)
 DIFF = dict(SMALL, n_steps=12, hidden_layer_sizes=(32, 32), n_elbo_samples=2)
-SB = dict(
-    DIFF, encoder_min_iter=2, encoder_max_iter=6, validation_interval=2, n_decoder_steps=2
-)
+SB = dict(DIFF, encoder_min_iter=2, encoder_max_iter=6, validation_interval=2, n_decoder_steps=2)
 BASE = dict(SMALL, hidden_layer_sizes=(32, 32))
 
 

@@ -62,12 +62,11 @@ def load(n_train: int, n_test: int, seed: int = 0):
     """``(train, test, known)``: training and held-out graphs, and all QM9 canonical SMILES."""
     from rdkit import Chem
 
-    from skbridge.data import load_qm9
-    from skbridge.data._molecules import _qm9_smiles
+    from skbridge.data import load_qm9, qm9_smiles
 
     graphs = load_qm9(n_train + n_test, random_state=seed)
     known = set()
-    for s in _qm9_smiles():
+    for s in qm9_smiles():
         mol = Chem.MolFromSmiles(s)
         if mol is not None:
             known.add(Chem.MolToSmiles(mol))

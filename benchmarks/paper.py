@@ -84,9 +84,8 @@ def make(model: str, seed: int, quick: bool, curves: bool = True, **params):
         params.setdefault("hidden_layer_sizes", (64, 64))
         if cls == "SBVAE":
             params.setdefault("encoder_max_iter", 20)
-    est = getattr(skbridge, cls)(**{**base, "random_state": seed, **params})
-    est._monitor_train = curves  # training-row -ELBO at every check (see _diffusion._Fit)
-    return est
+    params.setdefault("monitor_train", curves)  # training-row -ELBO at every check
+    return getattr(skbridge, cls)(**{**base, "random_state": seed, **params})
 
 
 def fit_timed(est, X):

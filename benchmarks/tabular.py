@@ -63,7 +63,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _results import argument_parser, finish, markdown_tables  # noqa: E402
-from core import _maxrss_mib  # noqa: E402
+from core import maxrss_mib  # noqa: E402
 
 DATASETS = ("two_moons", "ring", "wine", "breast_cancer", "penguins", "abalone", "adult")
 TARGETS = {
@@ -283,7 +283,7 @@ def _run_one(dataset: str, model: str, quick: bool, seed: int, queue):
         t0 = time.perf_counter()
         gen.fit(train)
         fit_s = time.perf_counter() - t0
-        peak = _maxrss_mib() - rss0
+        peak = maxrss_mib() - rss0
         synth = gen.sample(len(test), random_state=seed + 1)
         if dataset in TARGETS:  # ML efficiency trains on as many synthetic rows as real ones
             path = Path(tempfile.mkdtemp()) / "synthetic_train.pkl"

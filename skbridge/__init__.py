@@ -1,6 +1,6 @@
 """skbridge: Schrödinger-bridge diffusion models (SB-VAE) as scikit-learn estimators."""
 
-from ._base import TrainingError
+from ._base import EncoderNotKeptWarning, TrainingError
 from .models import SBVAE, VAE, FlowMatching, ScoreSDE
 from .pipeline import sample_pipeline
 
@@ -12,6 +12,7 @@ __all__ = [
     "VAE",
     "FlowMatching",
     "TrainingError",
+    "EncoderNotKeptWarning",
     "__version__",
     "sample_pipeline",
 ]

@@ -16,6 +16,7 @@ __all__ = [
     "seed_from",
     "Progress",
     "TrainingError",
+    "EncoderNotKeptWarning",
     "TorchStateMixin",
 ]
 
@@ -36,6 +37,11 @@ def optional_import(module: str, extra: str, needed_for: str):
 
 class TrainingError(ValueError):
     """Training produced a non-finite loss; the estimator's previous state is untouched."""
+
+
+class EncoderNotKeptWarning(UserWarning):
+    """An SBVAE's learned encoder did not beat the reference SDE, which was restored: the fit
+    finished as a ScoreSDE (``encoder_kept_`` is False)."""
 
 
 def resolve_device(device) -> torch.device:

@@ -15,7 +15,7 @@ from torch import nn
 
 from skbridge import VAE, FlowMatching, TrainingError
 from skbridge.data import make_two_moons
-from skbridge.models._flow_matching import flow_log_likelihood
+from skbridge.sde import ode_log_likelihood as flow_log_likelihood
 
 VAE_FAST = dict(max_iter=40, hidden_layer_sizes=(16, 16), batch_size=64, n_importance_samples=8)
 FM_FAST = dict(max_iter=40, n_steps=8, hidden_layer_sizes=(16, 16), batch_size=64)

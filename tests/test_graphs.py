@@ -11,8 +11,8 @@ from scipy.stats import truncnorm
 
 from skbridge import SBVAE, VAE, FlowMatching, ScoreSDE
 from skbridge.data import GraphCodec, make_community_small
-from skbridge.data._tabular import relaxed_onehot
-from skbridge.models._base import dequantize
+from skbridge.data._dequantize import dequantize, relaxed_onehot
+from skbridge.models._diffusion import auto_n_steps, auto_sampler
 from skbridge.nets import _graph as graph_nets
 from skbridge.nets import drift_network
 from skbridge.nets._graph import GraphDriftNet
@@ -301,11 +301,11 @@ def test_network_tiny_graphs():
         assert y.shape == x.shape and torch.isfinite(x.grad).all()
 
 
-def test_codec_builds_the_network(community):
+def test_graph_codec_gets_the_graph_network(community):
     codec = GraphCodec().fit(community[:4])
-    net = drift_network(codec, codec.n_latent_, (16, 24), T=2.0)
+    net = drift_network(codec, (16, 24), T=2.0)
     assert isinstance(net, GraphDriftNet) and net.node_in.out_features == 24
-    net = drift_network(codec, codec.n_latent_, "auto", zero_init=True)
+    net = drift_network(codec, "auto", zero_init=True)
     assert net.node_in.out_features == 64
     x = torch.randn(3, codec.n_latent_)
     assert torch.count_nonzero(net(torch.rand(3), x)) == 0
@@ -335,35 +335,36 @@ def test_auto_sampler_on_graphs(community):
     on graphs without edge attributes, and the plain reverse chain for an SBVAE that kept
     its encoder."""
     model = ScoreSDE(random_state=0, **FAST[ScoreSDE]).fit(community)
-    assert model.sampler == "auto" and model._sampler() == "pc"
+    assert model.sampler == "auto" and model.resolved_sampler() == "pc"
     auto = model.sample(4, random_state=0)
     model.set_params(sampler="pc")
     pc = model.sample(4, random_state=0)
     assert [sorted(G.edges) for G in auto] == [sorted(G.edges) for G in pc]
     kept = SBVAE(random_state=0, encoder="joint", **FAST[SBVAE]).fit(community)
-    assert kept._encoder_kept and kept._sampler() == "sde"
-    # with edge attributes (molecules) the codec asks for the plain chain
-    assert GraphCodec().default_sampler == "pc"
-    assert GraphCodec(edge_attr="bond").default_sampler == "sde"
+    assert kept.encoder_kept_ and kept.resolved_sampler() == "sde"
+    # with edge attributes (molecules) "auto" is the plain chain
+    assert auto_sampler(GraphCodec(), score_matching=True) == "pc"
+    assert auto_sampler(GraphCodec(edge_attr="bond"), score_matching=True) == "sde"
+    assert auto_sampler(GraphCodec(), score_matching=False) == "sde"
 
 
 def test_auto_n_steps_on_graphs(community):
-    """n_steps="auto" (the default) is the codec's grid: 300 steps for graphs without edge
-    attributes, 100 with them and on tables; an integer overrides it, and changing it after
-    fit changes the sampling grid without a refit."""
-    assert GraphCodec().default_n_steps == 300
-    assert GraphCodec(edge_attr="bond").default_n_steps == 100
+    """n_steps="auto" (the default) is 300 steps for graphs without edge attributes, 100
+    with them and on tables; an integer overrides it, and changing it after fit changes
+    the sampling grid without a refit."""
+    assert auto_n_steps(GraphCodec()) == 300
+    assert auto_n_steps(GraphCodec(edge_attr="bond")) == 100
     model = ScoreSDE(random_state=0, **FAST[ScoreSDE]).fit(community[:8])
-    assert model._grid().numel() == 6
+    assert model.resolved_n_steps() == 5
     model.set_params(n_steps="auto")
-    assert model._grid().numel() == 301
+    assert model.resolved_n_steps() == 300
     assert len(model.sample(2, random_state=0)) == 2
-    assert ScoreSDE()._n_steps(GraphCodec()) == 300
-    assert ScoreSDE()._n_steps(GraphCodec(edge_attr="bond")) == 100
-    assert ScoreSDE(n_steps=50)._n_steps(GraphCodec()) == 50
+    assert ScoreSDE().resolved_n_steps(GraphCodec()) == 300
+    assert ScoreSDE().resolved_n_steps(GraphCodec(edge_attr="bond")) == 100
+    assert ScoreSDE(n_steps=50).resolved_n_steps(GraphCodec()) == 50
     table = ScoreSDE(random_state=0, **FAST[ScoreSDE]).set_params(n_steps="auto")
     table.fit(np.random.default_rng(0).normal(size=(40, 2)))
-    assert table._grid().numel() == 101
+    assert table.resolved_n_steps() == 100
 
 
 def test_model_with_node_attribute():

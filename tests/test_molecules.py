@@ -20,8 +20,8 @@ from skbridge.data import (  # noqa: E402
     load_qm9,
     smiles_from_graphs,
 )
+from skbridge.data._dequantize import dequantize  # noqa: E402
 from skbridge.metrics import molecule_metrics  # noqa: E402
-from skbridge.models._base import dequantize  # noqa: E402
 
 SMILES = [
     "CC(=O)O",  # acetic acid: a double bond
@@ -120,7 +120,7 @@ def test_edge_levels_log_q_is_exact():
     Pt = torch.as_tensor(P, dtype=torch.float64)
     u = torch.rand(Pt.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     v, log_q = codec.perturb(Pt, u)
-    from skbridge.data._tabular import relaxed_onehot
+    from skbridge.data._dequantize import relaxed_onehot
 
     NF, F = codec.max_nodes_ * codec.n_channels_, codec.n_channels_
     _, lq_nodes = relaxed_onehot(Pt[:, :NF].reshape(-1, F), u[:, :NF].reshape(-1, F))

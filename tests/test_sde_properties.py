@@ -57,7 +57,7 @@ from skbridge.sde import (
     encoder_drift,
     exact_divergence,
     hutchinson_divergence,
-    mmd_rbf,
+    mmd2_multiscale,
     predictor_corrector,
     prior_loss_surrogate,
     time_grid,
@@ -839,7 +839,7 @@ def test_hutchinson_divergence_is_unbiased(d, n_probes, seed):
 )
 def test_moment_matched_gaussian_kl_is_the_closed_form(n, d, shift, seed):
     # the Gaussian KL stopping statistic against the closed form from numpy's moments
-    from skbridge.models._diffusion import _gaussian_kl
+    from skbridge.sde import moment_matched_kl as _gaussian_kl
 
     rng = np.random.default_rng(seed)
     z = rng.normal(shift, 1.5, size=(n, d))
@@ -854,12 +854,12 @@ def test_moment_matched_gaussian_kl_is_the_closed_form(n, d, shift, seed):
 
 
 def test_mmd_against_a_fixed_sample_equals_the_unbiased_mmd():
-    from skbridge.sde import mmd_rbf_to, rbf_within_mean
+    from skbridge.sde import kernel_mean_multiscale, mmd2_multiscale_to
 
     gen = torch.Generator().manual_seed(0)
     x, y = torch.randn(300, 3, generator=gen) + 0.3, torch.randn(500, 3, generator=gen)
-    fixed = mmd_rbf_to(x, y, rbf_within_mean(y, unbiased=True))
-    assert float(fixed) == pytest.approx(float(mmd_rbf(x, y, unbiased=True)), abs=1e-6)
+    fixed = mmd2_multiscale_to(x, y, kernel_mean_multiscale(y, unbiased=True))
+    assert float(fixed) == pytest.approx(float(mmd2_multiscale(x, y, unbiased=True)), abs=1e-6)
 
 
 def test_antithetic_drift_matching_is_the_mean_of_both_signs():

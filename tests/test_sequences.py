@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from skbridge import SBVAE, VAE, FlowMatching, ScoreSDE
-from skbridge.data import SequenceCodec, make_dna, make_sines
+from skbridge.data import SequenceCodec, TabularCodec, make_dna, make_sines
+from skbridge.data._dequantize import dequantize
 from skbridge.data._sequence import is_sequence_data
-from skbridge.models._base import dequantize
 from skbridge.nets import DriftMLP, TemporalConvNet, auto_hidden, drift_network
 
 FAST = {
@@ -137,8 +137,10 @@ def test_temporal_net_covers_the_sequence_and_starts_at_zero():
 
 def test_drift_network_factory(sines):
     codec = SequenceCodec().fit(sines)
-    assert isinstance(drift_network(codec, 24, "auto"), TemporalConvNet)
-    assert isinstance(drift_network(object(), 10, "auto"), DriftMLP)
+    assert isinstance(drift_network(codec, "auto"), TemporalConvNet)
+    table = TabularCodec().fit(np.random.default_rng(0).normal(size=(20, 10)))
+    net = drift_network(table, "auto")
+    assert isinstance(net, DriftMLP) and net(torch.tensor(0.5), torch.zeros(3, 10)).shape == (3, 10)
     assert auto_hidden(10) == (128,) * 3
     assert auto_hidden(106) == (256,) * 3
     assert auto_hidden(5000) == (1024,) * 3

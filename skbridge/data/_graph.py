@@ -18,7 +18,7 @@ seen in fit. One model vector holds
 
 Both parts are dequantised so that every draw decodes back to the graph: node blocks like
 the tabular codec's categorical columns (argmax dequantisation with
-:func:`~skbridge.data._tabular.relaxed_onehot`), and each adjacency entry ``e`` as
+:func:`~skbridge.data._dequantize.relaxed_onehot`), and each adjacency entry ``e`` as
 :math:`v \sim N(e, s^2)` truncated to the interval of values that round to ``e``'s level
 (half a level spacing either side, ``s`` a quarter of the spacing, so the truncation is at
 two standard deviations; the lowest and highest levels are open outwards), with the exact
@@ -40,7 +40,7 @@ probability of the graph *as encoded*, in its node order: like GDSS, no correcti
 for the number of node orderings that give the same graph (up to :math:`\log k!` for a graph
 with ``k`` nodes and no automorphisms), so scores compare models on the same encoding only.
 The drift network (:class:`~skbridge.nets._graph.GraphDriftNet`, built by
-:meth:`GraphCodec.make_network`) is permutation-equivariant, so the node order does not
+:func:`skbridge.nets.drift_network`) is permutation-equivariant, so the node order does not
 matter to what the model learns.
 
 **Training budget.** Graphs need longer fits than tables: on Community-small ScoreSDE's
@@ -57,10 +57,10 @@ import math
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 
-from ._graph_datasets import _import_networkx
-from ._tabular import relaxed_onehot
+from ._checks import check_graphs, import_networkx
+from ._codec import Codec
+from ._dequantize import relaxed_onehot
 
 __all__ = ["GraphCodec"]
 
@@ -87,7 +87,7 @@ def _hashable(value) -> bool:
     return True
 
 
-class GraphCodec(BaseEstimator):
+class GraphCodec(Codec):
     """Lists of simple undirected graphs <-> flat model vectors (see the module docstring).
 
     Parameters
@@ -133,6 +133,7 @@ class GraphCodec(BaseEstimator):
     True
     """
 
+    modality = "graph"
     validates_input = True  # estimators hand raw X to the codec instead of sklearn's checks
 
     _parameter_constraints: dict = {"node_attr": "no_validation", "edge_attr": "no_validation"}
@@ -140,25 +141,6 @@ class GraphCodec(BaseEstimator):
     def __init__(self, node_attr=None, edge_attr=None):
         self.node_attr = node_attr
         self.edge_attr = edge_attr
-
-    @property
-    def default_sampler(self):
-        """What a diffusion model's ``sampler="auto"`` runs (with a score-matching decoder):
-        the predictor-corrector, which halved the orbit MMD² on Community-small; the plain
-        chain with edge attributes, where on QM9 the corrector left validity unchanged and
-        lowered the share valid and connected (0.540 to 0.515 and 0.555 to 0.497 in two
-        fits; benchmarks/README.md)."""
-        return "pc" if self.edge_attr is None else "sde"
-
-    @property
-    def default_n_steps(self):
-        """The grid a diffusion model's ``n_steps="auto"`` uses: 300 steps for graphs without
-        edge attributes, where on 100 the chain ELBO was 19 nats per Community-small graph
-        looser and a drift-matching decoder's orbit MMD² about twice as large (samples from
-        score matching unchanged within noise; benchmarks/README.md); 100 with edge
-        attributes, where on QM9 molecules the 300-step grid tightened the bound (-33.9
-        against -49.1 nats) but lowered ScoreSDE's validity from 0.697 to 0.635."""
-        return 300 if self.edge_attr is None else 100
 
     def __setstate__(self, state):
         # codecs pickled before edge attributes existed (edges were the 0/1 level)
@@ -172,9 +154,8 @@ class GraphCodec(BaseEstimator):
     # ------------------------------------------------------------------ input
     def _read(self, X):
         """Validate ``X`` as a non-empty list of simple undirected graphs with nodes."""
-        from ._graph_datasets import _check_graphs
 
-        graphs = _check_graphs(X, "X")
+        graphs = check_graphs(X, "X")
         for i, G in enumerate(graphs):
             if G.number_of_nodes() == 0:
                 raise ValueError(f"graph {i} has no nodes; every graph needs at least one.")
@@ -370,7 +351,7 @@ class GraphCodec(BaseEstimator):
         category); a pair of nodes is an edge when its entry rounds to a level above 0 (at
         least 1/2 without ``edge_attr``), with that level's category as edge attribute.
         """
-        nx = _import_networkx()
+        nx = import_networkx()
         N, F = self.max_nodes_, self.n_channels_
         V = np.asarray(V, dtype=np.float64).reshape(-1, self.n_latent_)
         nodes = V[:, : N * F].reshape(-1, N, F)
@@ -403,16 +384,3 @@ class GraphCodec(BaseEstimator):
                 )
             out.append(G)
         return out
-
-    # ---------------------------------------------------------------- network
-    def make_network(self, hidden, *, T=1.0, zero_init=False):
-        """The permutation-equivariant drift network for this codec's vectors.
-
-        ``hidden="auto"``: node width 64; otherwise the widest of ``hidden``.
-        """
-        from ..nets._graph import GraphDriftNet
-
-        width = 64 if isinstance(hidden, str) and hidden == "auto" else max(map(int, hidden))
-        return GraphDriftNet(
-            self.max_nodes_, self.n_channels_, width, T=float(T), zero_init=zero_init
-        )

@@ -11,13 +11,8 @@ import numbers
 
 import numpy as np
 
-from .._base import optional_import
+from ._checks import check_graphs, import_networkx
 from ._sequence_datasets import _check_positive_int, _default_rng
-
-
-def _import_networkx():
-    return optional_import("networkx", "graphs", "graph data, datasets and metrics")
-
 
 __all__ = [
     "erdos_renyi_like",
@@ -25,47 +20,6 @@ __all__ = [
     "make_grid_graphs",
     "train_test_split_graphs",
 ]
-
-
-def _check_graphs(graphs, name="graphs", *, single=False):
-    """Validate a list (or tuple) of simple undirected ``networkx.Graph`` objects.
-
-    Raises TypeError for a non-list or a non-graph item (naming the first bad one) and
-    ValueError for an empty list, directed graphs, multigraphs and self-loops. With
-    ``single=True``, ``graphs`` is one graph (checked the same way, returned as a 1-list).
-    """
-    nx = _import_networkx()
-    if single:
-        graphs = [graphs]
-    elif isinstance(graphs, nx.Graph):
-        raise TypeError(f"{name} must be a list of networkx graphs, got a single graph.")
-    if not isinstance(graphs, list | tuple):
-        raise TypeError(f"{name} must be a list of networkx graphs, got {type(graphs).__name__}.")
-    if len(graphs) == 0:
-        raise ValueError(f"{name} is empty; at least one graph is needed.")
-    for i, G in enumerate(graphs):
-        label = name if single else f"{name}[{i}]"
-        if not isinstance(G, nx.Graph):
-            raise TypeError(
-                f"{label} is a {type(G).__name__}, not a networkx Graph; "
-                + ("it" if single else f"every item of {name}")
-                + " must be an undirected networkx.Graph."
-            )
-        if G.is_directed():
-            raise ValueError(
-                f"{label} is directed; only undirected graphs are supported: convert it "
-                "first with G.to_undirected()."
-            )
-        if G.is_multigraph():
-            raise ValueError(
-                f"{label} is a multigraph; convert it to a simple graph first with nx.Graph(G)."
-            )
-        if nx.number_of_selfloops(G):
-            raise ValueError(
-                f"{label} has self-loops; remove them first with "
-                "G.remove_edges_from(nx.selfloop_edges(G))."
-            )
-    return list(graphs)
 
 
 def make_community_small(n_graphs=100, *, fixed_communities=True, random_state=None):
@@ -122,7 +76,7 @@ def make_community_small(n_graphs=100, *, fixed_communities=True, random_state=N
     >>> all(g.number_of_nodes() in (12, 14, 16, 18, 20) for g in graphs)
     True
     """
-    nx = _import_networkx()
+    nx = import_networkx()
     n_graphs = _check_positive_int(n_graphs, "n_graphs")
     rng = _default_rng(random_state)
     graphs = []
@@ -168,7 +122,7 @@ def make_grid_graphs(*, min_side=10, max_side=19):
     graphs : list of networkx.Graph
         ``(max_side - min_side + 1) ** 2`` graphs.
     """
-    nx = _import_networkx()
+    nx = import_networkx()
     min_side = _check_positive_int(min_side, "min_side")
     max_side = _check_positive_int(max_side, "max_side")
     if min_side > max_side:
@@ -249,8 +203,8 @@ def erdos_renyi_like(graphs, *, random_state=None):
     list of networkx.Graph
         Same length as ``graphs``; integer nodes ``0, ..., n - 1``.
     """
-    nx = _import_networkx()
-    graphs = _check_graphs(graphs)
+    nx = import_networkx()
+    graphs = check_graphs(graphs)
     rng = _default_rng(random_state)
     out = []
     for G in graphs:

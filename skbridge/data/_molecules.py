@@ -28,10 +28,10 @@ import os
 import numpy as np
 
 from .._base import optional_import
-from ._graph_datasets import _check_graphs, _import_networkx
+from ._checks import check_graphs, import_networkx
 from ._sequence_datasets import _check_positive_int, _default_rng
 
-__all__ = ["graphs_from_smiles", "load_qm9", "smiles_from_graphs"]
+__all__ = ["graphs_from_smiles", "load_qm9", "qm9_smiles", "smiles_from_graphs"]
 
 _BOND_ORDERS = {1: "SINGLE", 2: "DOUBLE", 3: "TRIPLE"}
 
@@ -87,7 +87,7 @@ def graphs_from_smiles(smiles, *, node_attr="atom", edge_attr="bond"):
         For a SMILES rdkit cannot parse or kekulize (naming it), or an empty list.
     """
     Chem = _import_rdkit()
-    nx = _import_networkx()
+    nx = import_networkx()
     if isinstance(smiles, str):
         raise TypeError("smiles must be a list of SMILES strings, got a single string.")
     smiles = list(smiles)
@@ -139,7 +139,7 @@ def smiles_from_graphs(graphs, *, node_attr="atom", edge_attr="bond"):
     wrong ``node_attr``, not an invalid sample); a graph with no nodes is invalid.
     """
     Chem = _import_rdkit()
-    graphs = _check_graphs(graphs, "graphs")
+    graphs = check_graphs(graphs, "graphs")
     out = []
     block = _quiet()  # noqa: F841 - silences rdkit until the function returns
     for G in graphs:
@@ -173,8 +173,8 @@ def _qm9_files():
     return files
 
 
-def _qm9_smiles() -> list:
-    """All QM9 SMILES strings, in file order."""
+def qm9_smiles() -> list:
+    """All 130,831 QM9 SMILES strings (GDB notation), in file order (needs ``qm9pack``)."""
     import csv
 
     smiles = []
@@ -208,7 +208,7 @@ def load_qm9(n_molecules=None, *, random_state=0, return_smiles=False):
     >>> from skbridge.data import load_qm9  # doctest: +SKIP
     >>> graphs = load_qm9(1000)  # doctest: +SKIP
     """
-    smiles = _qm9_smiles()
+    smiles = qm9_smiles()
     if n_molecules is not None:
         n_molecules = _check_positive_int(n_molecules, "n_molecules")
         if n_molecules > len(smiles):

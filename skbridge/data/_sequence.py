@@ -30,10 +30,10 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._tabular import relaxed_onehot
+from ._codec import Codec
+from ._dequantize import relaxed_onehot
 
 __all__ = ["SequenceCodec", "is_sequence_data"]
 
@@ -74,7 +74,7 @@ def is_sequence_data(X) -> bool:
     return False
 
 
-class SequenceCodec(BaseEstimator):
+class SequenceCodec(Codec):
     """Sets of sequences <-> flat model vectors (see the module docstring).
 
     Parameters
@@ -105,6 +105,7 @@ class SequenceCodec(BaseEstimator):
         True for tokens (their model vectors are dequantised).
     """
 
+    modality = "sequence"
     validates_input = True  # estimators hand raw X to the codec instead of sklearn's checks
 
     _parameter_constraints: dict = {

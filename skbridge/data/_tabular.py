@@ -35,44 +35,15 @@ from numbers import Integral
 import numpy as np
 import torch
 from scipy.special import ndtri
-from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._codec import Codec, is_frame
+from ._dequantize import relaxed_onehot
+
 __all__ = ["TabularCodec"]
 
-_HOT_MEAN = 1.0  # mean of the hot coordinate of a relaxed one-hot block
-_HOT_STD = 0.25  # std of every coordinate of the block (the others are N(0, s^2) truncated)
 _OTHER = "__other__"
-
-
-def relaxed_onehot(block: torch.Tensor, u: torch.Tensor):
-    r"""Argmax dequantisation of one-hot rows: ``(v, log_q)`` for ``block`` (m, c), ``u`` (m, c).
-
-    The hot coordinate is :math:`N(\mu, s^2)` and the others :math:`N(0, s^2)` truncated
-    below it, drawn by inversion from the uniforms ``u`` (float64 inside), so ``argmax v``
-    is the hot index for every draw; ``log_q`` (m,) is the exact log-density of the draw.
-    """
-    s, mu = _HOT_STD, _HOT_MEAN
-    u = u.double().clamp(1e-7, 1 - 1e-7)
-    hot = block.argmax(1, keepdim=True)
-    u_hot = u.gather(1, hot)
-    v_hot = mu + s * torch.special.ndtri(u_hot)
-    cap = torch.special.ndtr(v_hot / s)  # P(N(0, s^2) < v_hot)
-    vb = s * torch.special.ndtri((u * cap).clamp_min(1e-300))
-    vb = vb.scatter(1, hot, v_hot)
-    # log q: N(v_hot; mu, s^2) times the others' N(0, s^2) truncated at v_hot
-    c = vb.shape[1]
-    log_norm = -0.5 * math.log(2 * math.pi) - math.log(s)
-    lq = -0.5 * ((v_hot - mu) / s) ** 2 + log_norm
-    others = -0.5 * (vb / s) ** 2 + log_norm
-    others = others.sum(1, keepdim=True) - (-0.5 * (v_hot / s) ** 2 + log_norm)
-    lq = lq + others - (c - 1) * torch.special.log_ndtr(v_hot / s)
-    return vb, lq[:, 0]
-
-
-def _is_frame(X) -> bool:
-    return hasattr(X, "iloc") and hasattr(X, "columns") and hasattr(X, "dtypes")
 
 
 def _quantile_knots(x: np.ndarray, n_quantiles: int):
@@ -110,7 +81,7 @@ class _Column:
         self.name, self.kind, self.dtype = name, kind, dtype
 
 
-class TabularCodec(BaseEstimator):
+class TabularCodec(Codec):
     """Encode a table (DataFrame or 2-D numeric array) for the generators, and decode samples.
 
     Parameters
@@ -188,7 +159,7 @@ class TabularCodec(BaseEstimator):
     def fit(self, X):
         """Learn column kinds, scales and categories from the training table ``X``."""
         self._validate_params()
-        self.is_frame_ = _is_frame(X)
+        self.is_frame_ = is_frame(X)
         if self.is_frame_:
             cols = self._frame_columns(X, fitting=True)
         else:
@@ -357,7 +328,7 @@ class TabularCodec(BaseEstimator):
     # ----------------------------------------------------------------- encoding
     def _columns_of(self, X):
         if self.is_frame_:
-            if not _is_frame(X):
+            if not is_frame(X):
                 import pandas as pd
 
                 X = pd.DataFrame(np.asarray(X, dtype=object), columns=self.columns_)

@@ -32,7 +32,7 @@ import numbers
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from ..data._graph_datasets import _check_graphs, _import_networkx
+from ..data._checks import check_graphs, import_networkx
 
 __all__ = [
     "clustering_mmd",
@@ -111,7 +111,7 @@ def _degree_hist(G):
 
 
 def _clustering_hist(G, bins):
-    nx = _import_networkx()
+    nx = import_networkx()
     coeffs = np.fromiter(nx.clustering(G).values(), dtype=np.float64, count=len(G))
     hist, _ = np.histogram(coeffs, bins=bins, range=(0.0, 1.0))
     return _normalise(hist)
@@ -141,7 +141,7 @@ def _spectral_hist(G, bins):
 
 def _adjacency(G):
     """CSR adjacency (int64, unweighted) in ``G``'s node order."""
-    nx = _import_networkx()
+    nx = import_networkx()
     return nx.to_scipy_sparse_array(G, nodelist=list(G), weight=None, dtype=np.int64, format="csr")
 
 
@@ -202,7 +202,7 @@ def orbit_counts(G):
     counts : ndarray of shape (n_nodes, 15), dtype int64
         Rows in ``G``'s node order.
     """
-    (G,) = _check_graphs(G, "G", single=True)
+    (G,) = check_graphs(G, "G", single=True)
     n = len(G)
     out = np.zeros((n, 15), dtype=np.int64)
     if n == 0:
@@ -291,7 +291,7 @@ def degree_mmd(ref, pred, *, kernel="gaussian_tv", sigma=1.0):
         0 is ideal (exactly 0 for identical sets).
     """
     kernel, sigma = _check_kernel(kernel), _check_sigma(sigma)
-    ref, pred = _check_graphs(ref, "ref"), _check_graphs(pred, "pred")
+    ref, pred = check_graphs(ref, "ref"), check_graphs(pred, "pred")
     return _mmd([_degree_hist(G) for G in ref], [_degree_hist(G) for G in pred], kernel, sigma)
 
 
@@ -318,7 +318,7 @@ def clustering_mmd(ref, pred, *, bins=100, kernel="gaussian_tv", sigma=0.1):
     float
     """
     kernel, sigma, bins = _check_kernel(kernel), _check_sigma(sigma), _check_bins(bins)
-    ref, pred = _check_graphs(ref, "ref"), _check_graphs(pred, "pred")
+    ref, pred = check_graphs(ref, "ref"), check_graphs(pred, "pred")
     X = [_clustering_hist(G, bins) for G in ref]
     Y = [_clustering_hist(G, bins) for G in pred]
     return _mmd(X, Y, kernel, sigma, bin_width=1.0 / bins)
@@ -351,7 +351,7 @@ def spectral_mmd(ref, pred, *, bins=200, kernel="gaussian_tv", sigma=1.0):
     One dense eigendecomposition per graph, :math:`O(n^3)`: fine up to a few thousand nodes.
     """
     kernel, sigma, bins = _check_kernel(kernel), _check_sigma(sigma), _check_bins(bins)
-    ref, pred = _check_graphs(ref, "ref"), _check_graphs(pred, "pred")
+    ref, pred = check_graphs(ref, "ref"), check_graphs(pred, "pred")
     X = [_spectral_hist(G, bins) for G in ref]
     Y = [_spectral_hist(G, bins) for G in pred]
     return _mmd(X, Y, kernel, sigma)
@@ -390,7 +390,7 @@ def orbit_mmd(ref, pred, *, sigma=30.0, backend="auto"):
                 "backend='orca' needs the orca-graphlets package (pip install orca-graphlets); "
                 "backend='numpy' gives the same counts without it."
             ) from exc
-    ref, pred = _check_graphs(ref, "ref"), _check_graphs(pred, "pred")
+    ref, pred = check_graphs(ref, "ref"), check_graphs(pred, "pred")
     X = [_mean_orbit_counts(G, backend) for G in ref]
     Y = [_mean_orbit_counts(G, backend) for G in pred]
     return _mmd(X, Y, "gaussian", sigma)

@@ -34,10 +34,10 @@ def molecule_metrics(graphs, train_graphs=None, *, node_attr="atom", edge_attr="
         "n_valid"}``; ``uniqueness`` and ``novelty`` are NaN when no graph is valid,
         ``novelty`` too without ``train_graphs``.
     """
-    from ..data._graph_datasets import _import_networkx
+    from ..data._checks import import_networkx
     from ..data._molecules import smiles_from_graphs
 
-    nx = _import_networkx()
+    nx = import_networkx()
     smiles = smiles_from_graphs(graphs, node_attr=node_attr, edge_attr=edge_attr)
     valid = [s for s in smiles if s is not None]
     n = len(smiles)

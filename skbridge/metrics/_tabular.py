@@ -30,16 +30,14 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..data._codec import is_frame
+
 __all__ = ["c2st", "column_shapes", "correlation_similarity", "dcr", "ml_efficiency"]
 
 _MAX_NATIVE_CATEGORIES = 255
 
 
 # ----------------------------------------------------------------------------- parsing
-def _is_frame(X) -> bool:
-    return hasattr(X, "iloc") and hasattr(X, "columns") and hasattr(X, "dtypes")
-
-
 def _is_missing(v) -> bool:
     if v is None:
         return True
@@ -79,7 +77,7 @@ def _parse(X, label: str):
 
     Numeric columns come back as float64, categorical ones as object arrays.
     """
-    if _is_frame(X):
+    if is_frame(X):
         return _parse_frame(X, label)
     A = np.asarray(X)
     if A.ndim != 2:
@@ -482,7 +480,7 @@ def dcr(train, holdout, synthetic):
 
 def _target_index(train, prep: _Prepared, target) -> int:
     d = len(prep.names)
-    if _is_frame(train):
+    if is_frame(train):
         if target not in prep.names:
             raise ValueError(f"target {target!r} is not a column of train: {prep.names}")
         return prep.names.index(target)

@@ -2,68 +2,37 @@
 
 A generator subclass implements three hooks:
 
-* ``_fit(X)``: validate and encode with ``self._encode_fit(X, warm)``, which gives the codec,
-  the packed rows ``P`` (see :meth:`~skbridge.data.TabularCodec.encode`) and the per-row
-  codec offsets; train on model vectors from :func:`dequantize` (a fresh draw per batch);
-  set the fitted attributes only at the end;
+* ``_fit(X)``: validate, encode, build, train, adopt (the steps of
+  :mod:`skbridge.models._training`); set the fitted attributes only at the end;
 * ``_generate(n, generator)``: ``n`` model vectors, a tensor of shape (n, d);
 * ``_log_density(P)``: per-row log-density (or lower bound) of packed rows, with the
   dequantisation's ``-log q(v|x)`` already included (the base adds the codec offset);
-  Monte Carlo noise drawn per row from :func:`row_generators`.
+  Monte Carlo noise drawn per row by :func:`row_draws`.
 
-The base turns user data into packed rows and back, adds the codec's log-Jacobian to the
-scores, and restores the estimator if a fit fails. :class:`NetworkGenerator` adds the
-mini-batch training loop of the single-network baselines (VAE, FlowMatching).
+The base turns user data into packed rows and back (through the codec, chosen by
+:func:`skbridge.data._codec.make_codec`), adds the codec's log-Jacobian to the scores, and
+restores the estimator if a fit fails. :class:`NetworkGenerator` adds the fit of the
+single-network baselines (VAE, FlowMatching).
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import math
-import time
 from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, DensityMixin, _fit_context, clone
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._base import (
-    Progress,
-    TorchStateMixin,
-    TrainingError,
-    resolve_device,
-    seed_from,
-    torch_generator,
-)
-from ..data._sequence import SequenceCodec, is_sequence_data
-from ..data._tabular import TabularCodec, _is_frame
+from .._base import TorchStateMixin, resolve_device, seed_from, torch_generator
+from ..data._codec import Codec, is_frame, make_codec
+from ..data._dequantize import dequantize
+from ._training import VAL_ROWS, Trainer, adopt_history, build_seeded, prepare_fit
 
-__all__ = ["GeneratorEstimator", "dequantize", "row_generators"]
-
-
-def _is_graph_list(X) -> bool:
-    """A list or tuple whose first item is a networkx graph (checked without importing it)."""
-    if not isinstance(X, (list, tuple)) or len(X) == 0:
-        return False
-    return any(c.__module__.startswith("networkx") for c in type(X[0]).__mro__)
-
-
-def dequantize(codec, P: torch.Tensor, u: torch.Tensor | None = None, generator=None):
-    """Dequantised model vectors ``v`` and ``log q(v|x)`` (n,) for packed rows ``P``.
-
-    ``u`` (n, d) fixes the uniforms; otherwise they are drawn from ``generator``. Without
-    discrete columns ``v`` is ``P`` and ``log q`` is 0.
-    """
-    if not codec.has_discrete_:
-        return P, torch.zeros(P.shape[0], dtype=P.dtype, device=P.device)
-    if u is None:
-        u = torch.rand(
-            (P.shape[0], codec.n_latent_), generator=generator, device=P.device, dtype=P.dtype
-        )
-    return codec.perturb(P, u)
+__all__ = ["GeneratorEstimator", "NetworkGenerator", "row_generators", "row_draws"]
 
 
 def row_generators(rows: np.ndarray, seed: int):
@@ -77,13 +46,41 @@ def row_generators(rows: np.ndarray, seed: int):
         yield np.random.default_rng([seed, int.from_bytes(digest, "little")])
 
 
+_DRAWS = {
+    "normal": lambda rng, shape: rng.standard_normal(shape, dtype=np.float32),
+    "uniform": lambda rng, shape: rng.random(shape, dtype=np.float32),
+    "sign": lambda rng, shape: rng.integers(0, 2, shape, dtype=np.int8) * 2 - 1,
+}
+
+
+def row_draws(rows: np.ndarray, seed: int, *draws: tuple[str, tuple[int, ...]]):
+    """Monte Carlo noise for scoring, drawn per row from :func:`row_generators`.
+
+    Each of ``draws`` is ``(kind, shape)``, kind ``"normal"`` (float32 standard normals),
+    ``"uniform"`` (float32 on [0, 1)) or ``"sign"`` (int8 Rademacher signs); for every row
+    they are drawn in the order given. Returns one array per draw, of shape
+    ``(n, *shape)`` (rows first). ``rows`` are the packed rows, so a row's noise does not
+    depend on the other rows passed with it, their order, the chunking, or the units of
+    the features (only float32 rounding remains).
+    """
+    n = rows.shape[0]
+    out = [
+        np.empty((n, *shape), dtype=np.int8 if kind == "sign" else np.float32)
+        for kind, shape in draws
+    ]
+    for i, rng in enumerate(row_generators(rows, seed)):
+        for arr, (kind, shape) in zip(out, draws, strict=True):
+            arr[i] = _DRAWS[kind](rng, shape)
+    return out
+
+
 class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
     """Base class of the skbridge generators (not public)."""
 
     _parameter_constraints: dict = {
         "data": [
             StrOptions({"auto", "tabular", "sequence", "graph"}),
-            HasMethods(["fit", "encode", "perturb", "decode"]),
+            Codec,
         ],
         "warm_start": ["boolean"],
         "device": [str, None],
@@ -92,21 +89,11 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
     }
 
     # ----------------------------------------------------------------- input
-    def _make_codec(self, X):
-        if not isinstance(self.data, str):
-            return clone(self.data)
-        if self.data == "graph" or (self.data == "auto" and _is_graph_list(X)):
-            from ..data._graph import GraphCodec  # networkx is optional
-
-            return GraphCodec()
-        if self.data == "sequence" or (self.data == "auto" and is_sequence_data(X)):
-            return SequenceCodec()
-        return TabularCodec()
-
+    # ----------------------------------------------------------------- input
     def _validate_input(self, X, reset):
         """Check ``X`` (names, feature count, rows); arrays become float64, frames stay frames."""
-        frame_fit = (not reset) and getattr(self.codec_, "is_frame_", False)
-        if _is_frame(X) or frame_fit:
+        frame_fit = (not reset) and self.codec_.is_frame_
+        if is_frame(X) or frame_fit:
             names = list(getattr(X, "columns", []))
             if len(set(map(repr, names))) != len(names):
                 dup = sorted({repr(n) for n in names if names.count(n) > 1})
@@ -147,8 +134,8 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         A codec with ``validates_input = True`` (sequences) checks ``X`` itself; tables go
         through scikit-learn's ``validate_data`` first.
         """
-        codec = self.codec_ if warm else self._make_codec(X)
-        if not getattr(codec, "validates_input", False):
+        codec = self.codec_ if warm else make_codec(self.data, X)
+        if not codec.validates_input:
             X = self._validate_input(X, reset=not warm)
         elif not warm:  # no column counts or names for sequences
             for attr in ("n_features_in_", "feature_names_in_"):
@@ -160,7 +147,7 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
 
     def _encode(self, X):
         check_is_fitted(self)
-        if not getattr(self.codec_, "validates_input", False):
+        if not self.codec_.validates_input:
             X = self._validate_input(X, reset=False)
         return self.codec_.encode(X)
 
@@ -253,20 +240,17 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------------------- baselines
-_VAL_ROWS = 256  # validation rows whose log-likelihood is monitored
-
-
 class NetworkGenerator(GeneratorEstimator):
     """Base of the single-network baselines, VAE and FlowMatching (not public).
 
-    One torch module is trained by Adam on mini-batches of training rows, each batch with a
-    fresh dequantisation draw; every ``max_iter // 20`` iterations the held-out negative
-    log-likelihood (fixed noise, user's units) is recorded in ``history_`` and, with
-    ``early_stopping``, the best module is kept. Optionally the kept module is an
-    exponential moving average of the trained weights (``_ema_decay``). Subclasses
-    implement:
+    One torch module is trained by :class:`~skbridge.models._training.Trainer` on
+    mini-batches of training rows, each batch with a fresh dequantisation draw; every
+    ``max_iter // 20`` iterations the held-out negative log-likelihood (fixed noise, user's
+    units) is recorded in ``history_`` and, with ``early_stopping``, the best module is
+    kept. Optionally the kept module is an exponential moving average of the trained
+    weights (``_ema_decay``). Subclasses implement:
 
-    * ``_build(d, codec)``: a fresh module for ``d``-dimensional model vectors (called under a
+    * ``_build(codec)``: a fresh module for the codec's model vectors (called under a
       forked, seeded torch RNG, so the global RNG is never touched);
     * ``_loss(module, v, generator)``: the scalar training loss of a dequantised batch ``v``;
     * ``_validator(codec, P_val, seed)``: a callable ``module -> log-densities (n_val,)``
@@ -276,121 +260,63 @@ class NetworkGenerator(GeneratorEstimator):
       and give it back for a warm start.
     """
 
-    _val_rows = _VAL_ROWS  # at most this many validation rows are monitored
+    _val_rows = VAL_ROWS  # at most this many validation rows are monitored
 
     def _ema_decay(self) -> float:
         return 0.0
 
     def _fit(self, X):
-        warm = bool(self.warm_start) and all(hasattr(self, a) for a in self._torch_attributes)
-        codec, P, offset = self._encode_fit(X, warm)
-        dev = resolve_device(self.device)
-        rng = np.random.RandomState(seed_from(self.random_state))
-        seeds = rng.randint(0, 2**31 - 1, size=4)
-
-        Z = torch.as_tensor(P, dtype=torch.float32, device=dev)
-        n = Z.shape[0]
-        n_val = int(round(self.validation_fraction * n))
-        if self.early_stopping and n_val >= 2 and n - n_val >= 2:
-            perm = rng.permutation(n)
-            val_idx, train_idx = perm[:n_val], perm[n_val:]
-            z_train = Z[torch.as_tensor(train_idx, device=dev)]
-        else:  # nothing held out: the monitored likelihood is on training rows
-            val_idx, z_train = np.arange(n), Z
-        val_idx = val_idx[: self._val_rows]
-        val_rows = Z[torch.as_tensor(val_idx, device=dev)]
-        val_offset = float(np.mean(offset[val_idx]))
+        fd = prepare_fit(self, X, hold_out=self.early_stopping)
+        codec, dev, seeds = fd.codec, fd.device, fd.seeds
+        val_rows = fd.x_val[: self._val_rows]
+        val_offset = float(np.mean(fd.offset_val[: self._val_rows]))
         val_log_density = self._validator(codec, val_rows, int(seeds[1]))
-
-        if warm:
+        if fd.warm:
             module = copy.deepcopy(self._module()).to(dev).requires_grad_(True)
         else:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(seeds[2]))
-                module = self._build(codec.n_latent_, codec)
-            module = module.to(dev)
+            module = build_seeded(seeds[2], lambda: self._build(codec)).to(dev)
 
-        def val_nll(m):
-            return -float(np.mean(val_log_density(m))) - val_offset
-
-        kept, n_iter, history = _train_minibatch(
-            self, module, codec, z_train, val_nll, seed=int(seeds[0]), ema_decay=self._ema_decay()
+        max_iter = int(self.max_iter)
+        trainer = Trainer(
+            module,
+            learning_rate=self.learning_rate,
+            ema_decay=self._ema_decay(),
+            total=max_iter,
+            check_every=max(1, max_iter // 20),
+            verbose=self.verbose,
+            name=type(self).__name__,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            keep_copy=False,
         )
-        kept.requires_grad_(False)
+        gen = torch_generator(int(seeds[0]), dev)
+        x_train = fd.x_train
+        n, batch = x_train.shape[0], min(int(self.batch_size), x_train.shape[0])
+
+        def step():
+            rows = torch.randint(0, n, (batch,), generator=gen, device=dev)
+            v = dequantize(codec, x_train[rows], generator=gen)[0]
+            trainer.update(self._loss(module, v, gen))
+
+        def monitor():
+            return {"val_neg_log_lik": -float(np.mean(val_log_density(trainer.ema))) - val_offset}
+
+        try:
+            trainer.run(
+                max_iter,
+                step,
+                phase="train",
+                monitor=monitor,
+                key="val_neg_log_lik",
+                early_stopping=self.early_stopping,
+            )
+        finally:
+            trainer.close()
+        kept = trainer.ema.requires_grad_(False)
         # adopt the results only now: any failure above leaves the estimator untouched
-        done_before = self.n_iter_ if warm else 0
-        for entry in history:  # iterations count across warm-started fits
-            entry["iteration"] += done_before
         self.device_ = dev
         self.codec_ = codec
         self._adopt(kept)
-        self.n_iter_ = n_iter + done_before
-        self.history_ = (list(self.history_) if warm else []) + history
+        adopt_history(self, trainer.history, trainer.it, fd.warm)
         self._score_seed = int(seeds[3])
         return self
-
-
-def _train_minibatch(est, module, codec, z_train, val_nll, *, seed, ema_decay):
-    """Adam on ``module`` for ``est.max_iter`` mini-batches; returns ``(kept, n_iter, history)``.
-
-    ``kept`` is the EMA copy of the weights (``ema_decay > 0``) or ``module`` itself, restored
-    to its best monitored state when ``est.early_stopping``. A non-finite loss raises
-    :class:`~skbridge.TrainingError` naming the iteration.
-    """
-    dev = z_train.device
-    gen = torch_generator(seed, dev)
-    opt = torch.optim.Adam(module.parameters(), lr=float(est.learning_rate))
-    ema = copy.deepcopy(module).requires_grad_(False) if ema_decay > 0 else module
-    max_iter = int(est.max_iter)
-    n = z_train.shape[0]
-    batch = min(int(est.batch_size), n)
-    check_every = max(1, max_iter // 20)
-    progress = Progress(max_iter, int(est.verbose), type(est).__name__)
-    history: list[dict] = []
-    best_val, best_state, no_improve = math.inf, None, 0
-    loss_sum, loss_n, it = 0.0, 0, 0
-    t_start = time.perf_counter()
-    try:
-        while it < max_iter:
-            rows = torch.randint(0, n, (batch,), generator=gen, device=dev)
-            v = dequantize(codec, z_train[rows], generator=gen)[0]
-            loss = est._loss(module, v, gen)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise TrainingError(
-                    f"non-finite training loss at iteration {it + 1}; the model was left as it "
-                    "was before this fit. Try a smaller learning_rate, or check the data scale."
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if ema is not module:
-                with torch.no_grad():
-                    for p_ema, p in zip(ema.parameters(), module.parameters(), strict=True):
-                        p_ema.lerp_(p, 1.0 - ema_decay)
-            it += 1
-            loss_sum, loss_n = loss_sum + value, loss_n + 1
-            if it % check_every and it < max_iter:
-                continue
-            val = val_nll(ema)
-            history.append(
-                {
-                    "iteration": it,
-                    "time": time.perf_counter() - t_start,
-                    "loss": loss_sum / loss_n,
-                    "val_neg_log_lik": val,
-                }
-            )
-            progress.update(check_every, {"loss": loss_sum / loss_n, "val_nll": val})
-            loss_sum, loss_n = 0.0, 0
-            if est.early_stopping:
-                no_improve = 0 if val < best_val - est.tol else no_improve + 1
-                if val < best_val:
-                    best_val, best_state = val, copy.deepcopy(ema.state_dict())
-                if no_improve >= est.n_iter_no_change:
-                    break
-    finally:
-        progress.close()
-    if est.early_stopping and best_state is not None:
-        ema.load_state_dict(best_state)
-    return ema, it, history

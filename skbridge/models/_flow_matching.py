@@ -2,7 +2,6 @@ r"""FlowMatching: a continuous normalising flow trained by conditional flow matc
 
 from __future__ import annotations
 
-import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,92 +9,17 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._base import as_numpy, torch_generator
+from ..data._dequantize import dequantize
 from ..nets import drift_network
-from ..sde import exact_divergence, time_grid
-from ._base import NetworkGenerator, dequantize, row_generators
+from ..sde import ODE_METHODS, integrate_ode, ode_log_likelihood, time_grid
+from ._base import NetworkGenerator, row_draws
 
-__all__ = ["FlowMatching", "integrate_flow", "flow_log_likelihood"]
+__all__ = ["FlowMatching"]
 
-SOLVERS = ("heun", "euler")
+SOLVERS = ODE_METHODS
 _SCORE_FLOATS = 2**24  # probe floats per scoring chunk (Hutchinson)
 _SCORE_CHUNK = 4096
 _SAMPLE_CHUNK = 65536
-_LOG_2PI = math.log(2.0 * math.pi)
-
-
-def integrate_flow(velocity, x0, grid, solver="heun"):
-    r"""Integrate :math:`dx/dt = v(t, x)` forward over ``grid`` from ``x0`` at ``grid[0]``.
-
-    Euler: :math:`x_{k+1} = x_k + \Delta_k v(t_k, x_k)`. Heun (second order, two
-    evaluations a step): :math:`\tilde x = x_k + \Delta_k v(t_k, x_k)`,
-    :math:`x_{k+1} = x_k + \tfrac{\Delta_k}2\big(v(t_k, x_k) + v(t_{k+1}, \tilde x)\big)`.
-    """
-    if solver not in SOLVERS:
-        raise ValueError(f"unknown solver {solver!r}; valid: {SOLVERS}")
-    x = x0
-    for i in range(grid.numel() - 1):
-        t0, t1 = grid[i], grid[i + 1]
-        dt = t1 - t0
-        v0 = velocity(t0, x)
-        x_e = x + v0 * dt
-        x = x_e if solver == "euler" else x + 0.5 * (v0 + velocity(t1, x_e)) * dt
-    return x
-
-
-def _hutchinson(fn, x, probe):
-    """``(fn(x), probe^T J probe)`` for one given probe per row (one backward pass)."""
-    with torch.enable_grad():
-        x = x.detach().requires_grad_(True)
-        out = fn(x)
-        (vjp,) = torch.autograd.grad(out, x, probe)
-    return out, (vjp * probe).sum(-1)
-
-
-def flow_log_likelihood(velocity, x, grid, solver="heun", probes=None):
-    r"""Log-density at ``x`` of the flow :math:`dx/dt = v(t, x)` that carries
-    :math:`N(0, I)` at ``grid[0]`` to the model at ``grid[-1]``.
-
-    Instantaneous change of variables (Chen et al., 2018):
-    :math:`\log p_1(x_1) = \log N(x_0; 0, I) - \int_0^1 \nabla\cdot v(t, x_t)\,dt`. The
-    augmented state :math:`(x_t, \int \nabla\cdot v)` is integrated backwards from
-    :math:`t = 1` to 0 on ``grid`` by Euler or Heun steps (the backward mirror of
-    :func:`integrate_flow`).
-
-    ``probes=None`` takes the exact divergence (``d`` backward passes per evaluation);
-    otherwise ``probes`` (E, n, d), E = ``K`` (Euler) or ``2K`` (Heun) evaluations, are
-    Rademacher vectors for Hutchinson's estimator :math:`\varepsilon^\top J\varepsilon`, a
-    fresh probe per evaluation. Returns (n,); no gradients are kept.
-    """
-    if solver not in SOLVERS:
-        raise ValueError(f"unknown solver {solver!r}; valid: {SOLVERS}")
-    evals = [0]
-
-    def field(t, y):
-        def fn(z):
-            return velocity(t, z)
-
-        if probes is None:
-            out, div = exact_divergence(fn, y)
-        else:
-            out, div = _hutchinson(fn, y, probes[evals[0]])
-        evals[0] += 1
-        return out.detach(), div.detach()
-
-    x = x.detach()
-    integral = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
-    for i in range(grid.numel() - 2, -1, -1):
-        t1, t0 = grid[i + 1], grid[i]
-        dt = t1 - t0
-        v1, div1 = field(t1, x)
-        x_e = x - v1 * dt
-        if solver == "euler":
-            x, integral = x_e, integral + div1 * dt
-        else:
-            v0, div0 = field(t0, x_e)
-            x = x - 0.5 * (v1 + v0) * dt
-            integral = integral + 0.5 * (div1 + div0) * dt
-    log_p0 = -0.5 * (x**2).sum(-1) - 0.5 * x.shape[-1] * _LOG_2PI
-    return log_p0 - integral
 
 
 class FlowMatching(NetworkGenerator):
@@ -294,8 +218,8 @@ class FlowMatching(NetworkGenerator):
     def _ema_decay(self):
         return float(self.ema_decay)
 
-    def _build(self, d, codec):
-        return drift_network(codec, d, self.hidden_layer_sizes, T=1.0)
+    def _build(self, codec):
+        return drift_network(codec, self.hidden_layer_sizes, T=1.0)
 
     def _module(self):
         return self.velocity_
@@ -331,7 +255,7 @@ class FlowMatching(NetworkGenerator):
         grid = self._grid(dev)
 
         def log_density(module):
-            ll = flow_log_likelihood(module, v, grid, self.solver, probes)
+            ll = ode_log_likelihood(module, v, grid, self.solver, probes)
             return as_numpy(ll - log_q)
 
         return log_density
@@ -345,7 +269,7 @@ class FlowMatching(NetworkGenerator):
         for start in range(0, n, _SAMPLE_CHUNK):
             m = min(_SAMPLE_CHUNK, n - start)
             x0 = torch.randn((m, d), generator=gen, device=self.device_)
-            out.append(integrate_flow(self.velocity_, x0, grid, self.solver))
+            out.append(integrate_ode(self.velocity_, x0, grid, method=self.solver))
         return torch.cat(out)
 
     def _log_density(self, P):
@@ -359,20 +283,19 @@ class FlowMatching(NetworkGenerator):
         for start in range(0, P.shape[0], chunk):
             p = P[start : start + chunk]
             n = p.shape[0]
-            unif = np.empty((S, n, d), dtype=np.float32) if discrete else None
-            signs = None if exact else np.empty((E, S, n, d), dtype=np.int8)
-            for i, rng in enumerate(row_generators(p.cpu().numpy(), self._score_seed)):
-                if discrete:
-                    unif[:, i] = rng.random((S, d), dtype=np.float32)
-                if not exact:
-                    signs[:, :, i] = rng.integers(0, 2, (E, S, d), dtype=np.int8)
+            draws = ([("uniform", (S, d))] if discrete else []) + (
+                [] if exact else [("sign", (E, S, d))]
+            )
+            got = row_draws(p.cpu().numpy(), self._score_seed, *draws)
+            unif = probes = None
             if discrete:
-                unif = torch.from_numpy(unif.reshape(S * n, d)).to(p.device)
-            probes = None
+                unif = torch.from_numpy(got.pop(0).transpose(1, 0, 2).reshape(S * n, d))
+                unif = unif.to(p.device)
             if not exact:
-                probes = torch.from_numpy(signs.reshape(E, S * n, d)).to(p.device)
-                probes = probes.to(torch.float32) * 2 - 1
+                signs = got.pop(0).transpose(1, 2, 0, 3).reshape(E, S * n, d)
+                probes = torch.from_numpy(np.ascontiguousarray(signs)).to(p.device)
+                probes = probes.to(torch.float32)
             v, log_q = dequantize(self.codec_, p.repeat(S, 1), u=unif)
-            ll = flow_log_likelihood(self.velocity_, v, grid, self.solver, probes)
+            ll = ode_log_likelihood(self.velocity_, v, grid, self.solver, probes)
             out.append(as_numpy((ll - log_q).reshape(S, n).mean(0)))
         return np.concatenate(out)

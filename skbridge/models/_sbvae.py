@@ -1,14 +1,44 @@
-"""SBVAE: the Schrödinger-bridge-type diffusion model read as a VAE (Kaba et al., 2025)."""
+"""SBVAE: the Schrödinger-bridge-type diffusion model read as a VAE (Kaba et al., 2025).
+
+The estimator, and the whole SB-VAE algorithm (:class:`EncoderPhase`): the decoder-independent
+prior-mismatch statistics, the encoder step, the encoder phase with its interruption, and
+the restore of the best (or the reference) encoder. The decoder side is shared with
+ScoreSDE (``_decoder.py``).
+"""
 
 from __future__ import annotations
 
+import copy
+import math
+import warnings
 from numbers import Integral, Real
 
+import numpy as np
+import torch
 from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
 
+from .._base import EncoderNotKeptWarning, torch_generator
+from ..sde import (
+    ReferenceChain,
+    chain_elbo,
+    decoder_prior_score,
+    encoder_chain,
+    kernel_mean_multiscale,
+    mmd2_multiscale_to,
+    moment_matched_kl,
+    prior_loss_surrogate,
+    time_grid,
+)
+from ._decoder import DecoderTraining
 from ._diffusion import DiffusionEstimator
 
-__all__ = ["SBVAE"]
+__all__ = ["SBVAE", "EncoderPhase", "CRITERIA", "encoder_loss"]
+
+_LATENTS = 1024  # encoded validation latents (several paths per row) for the prior mismatch
+
+# encoder_criterion -> the history_ key of its statistic
+CRITERIA = {"mmd": "prior_mismatch", "gaussian_kl": "prior_kl", "elbo": "val_neg_elbo"}
 
 
 class SBVAE(DiffusionEstimator):
@@ -17,9 +47,9 @@ class SBVAE(DiffusionEstimator):
     The encoder :math:`dX = (f + g\,h_\phi)\,dt + g\,dW` carries data to the prior; the
     decoder :math:`s_\theta = f + g\,k_\theta` runs it back. The whole path is the VAE's latent
     and the negative ELBO splits into a *prior loss* :math:`\mathrm{KL}(p_\phi\|\pi)`, which
-    trains the encoder, and *drift matching*, which trains the decoder (SPEC.md §2).
+    trains the encoder, and *drift matching*, which trains the decoder (docs/math.md).
 
-    Training (SPEC.md §3): (1) warm-up, ``warmup_fraction`` of ``max_iter``: the encoder is
+    Training (docs/math.md): (1) warm-up, ``warmup_fraction`` of ``max_iter``: the encoder is
     the reference and the decoder learns by denoising score matching; (2) encoder phase:
     each encoder step (prior-loss surrogate through the reparameterised path, or the chain
     −ELBO) is followed by ``n_decoder_steps`` drift-matching steps on its detached paths;
@@ -29,7 +59,8 @@ class SBVAE(DiffusionEstimator):
     ``encoder_n_iter_no_change`` checks (after ``encoder_min_iter`` steps), or after
     ``encoder_max_iter`` steps, the best encoder is restored and frozen. If it did not beat
     the reference by more than the statistic's noise floor, the reference is restored
-    (``encoder_improved_ = False``), the decoder goes back to its end-of-warm-up state and
+    (``encoder_improved_ = False``; an :class:`~skbridge.EncoderNotKeptWarning` says so and
+    ``history_`` records it), the decoder goes back to its end-of-warm-up state and
     trains by denoising score matching for the rest of the ``max_iter`` DSM steps: it then
     gets exactly ScoreSDE's training, and the encoder phase costs only time (``n_iter_``
     counts its discarded steps too); (4) decoder phase: drift matching on cached encoder
@@ -52,7 +83,7 @@ class SBVAE(DiffusionEstimator):
         about ``n_steps / encoder_n_steps`` times cheaper; the interruption statistic, the
         decoder phase, sampling and scoring use ``n_steps``. None: ``n_steps``.
     encoder_learning_rate : float, default=1e-3
-        Adam step size of the encoder (gradient norm clipped at 1). SPEC.md's prototype
+        Adam step size of the encoder (gradient norm clipped at 1). A reference prototype
         advised <= 1e-4; here 1e-4 and 3e-4 did not move the prior mismatch measurably
         within 100 encoder steps, 1e-3 halved it within 50 (benchmarks/README.md). A
         runaway encoder (mismatch above 4x the reference's) is stopped and the best
@@ -87,14 +118,19 @@ class SBVAE(DiffusionEstimator):
         worsened the held-out bound by 0.04-0.08 nats in 3 of 3 seeds. Off by default.
     data, sde, beta_min, beta_max, sigma, T, n_steps, time_grid, hidden_layer_sizes, max_iter, batch_size, \
 learning_rate, ema_decay, sampler, corrector_snr, n_elbo_samples, elbo_form, early_stopping, validation_fraction, \
-n_iter_no_change, tol, warm_start, device, random_state, verbose
+n_iter_no_change, tol, monitor_train, warm_start, device, random_state, verbose
         As in :class:`ScoreSDE`. ``max_iter`` counts decoder steps in all phases;
-        ``validation_fraction`` also sets the rows the prior mismatch is measured on.
+        ``validation_fraction`` also sets the rows the prior mismatch is measured on;
+        ``monitor_train`` also records the training rows' −ELBO at encoder checks.
 
     Attributes
     ----------
     encoder_improved_ : bool
-        Whether the learned encoder beat the reference SDE on the prior mismatch.
+        Whether the learned encoder beat the reference SDE on the prior mismatch by more
+        than the statistic's noise floor (and is kept, in ``encoder="interrupt"`` mode).
+    encoder_kept_ : bool
+        Whether the fitted model uses the learned encoder (False: the reference SDE, and
+        the fit finished as a :class:`ScoreSDE`).
     encoder_stopped_iter_ : int
         Encoder steps taken when encoder training stopped.
     encoder_best_iter_ : int
@@ -102,11 +138,15 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
     prior_mismatch_, reference_prior_mismatch_ : float
         The interruption statistic (``encoder_criterion``) of the kept encoder and of the
         reference.
+    prior_mismatch_floor_ : float
+        The statistic's noise floor: twice the spread of its value between independent
+        draws from the prior (MMD, KL), or twice the standard error of the held-out −ELBO.
     n_iter_ : int
         Decoder iterations run, including those of an encoder phase that was discarded.
     history_, n_features_in_, feature_names_in_, encoder_, decoder_
         As in :class:`ScoreSDE`; ``history_`` also records ``prior_mismatch`` (MMD²) and
-        ``prior_kl`` at each encoder check (and ``val_neg_elbo`` with ``encoder_criterion="elbo"``).
+        ``prior_kl`` at each encoder check (and ``val_neg_elbo`` with ``encoder_criterion="elbo"``),
+        and the last check of the encoder phase records ``encoder_kept``.
 
     References
     ----------
@@ -178,6 +218,7 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         validation_fraction=0.1,
         n_iter_no_change=5,
         tol=1e-3,
+        monitor_train=False,
         warm_start=False,
         device="auto",
         random_state=None,
@@ -217,10 +258,327 @@ n_iter_no_change, tol, warm_start, device, random_state, verbose
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.monitor_train = monitor_train
         self.warm_start = warm_start
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
-    def _encoder_mode(self):
-        return self.encoder
+    _torch_attributes = ("encoder_", "decoder_")
+
+    # ------------------------------------------------------------------- hooks
+    def _holds_out(self):
+        return super()._holds_out() or self.encoder != "frozen"
+
+    def _decoder_settings(self):
+        settings = super()._decoder_settings()
+        settings.control_variate = bool(self.control_variate)
+        return settings
+
+    def _warm_encoder(self):
+        return copy.deepcopy(self.encoder_)
+
+    def _h(self):
+        return self.encoder_ if self.encoder_kept_ else None
+
+    def _train(self, run: DecoderTraining, encoder, warm):
+        """Warm-up, encoder phase, decoder phase (the class docstring); a frozen encoder,
+        or a warm start, trains the decoder only (against the kept encoder, if any)."""
+        max_iter = int(self.max_iter)
+        if self.encoder == "frozen" or warm:
+            kept = bool(warm and self.encoder_kept_)
+            run.h = encoder if kept else None
+            run.run_decoder(max_iter, "decoder" if warm else "score", self.early_stopping)
+            return {
+                "encoder_stopped_iter": self.encoder_stopped_iter_ if warm else 0,
+                "encoder_best_iter": self.encoder_best_iter_ if warm else 0,
+                "encoder_improved": bool(warm and self.encoder_improved_),
+                "encoder_kept": kept,
+            }
+        run.run(int(round(self.warmup_fraction * max_iter)), run.dsm_step, "warmup")
+        info = EncoderPhase(self, run, encoder).train(max_iter)
+        left = max_iter - run.it + info["discarded_iter"]
+        run.trainer.progress.extend(info["discarded_iter"])
+        run.run_decoder(left, "decoder", self.early_stopping)
+        return info
+
+    def _adopt_encoder(self, encoder, info):
+        encoder.requires_grad_(False)
+        self.encoder_ = encoder
+        self.encoder_kept_ = info["encoder_kept"]
+        self.encoder_improved_ = info["encoder_improved"]
+        self.encoder_stopped_iter_ = info["encoder_stopped_iter"]
+        self.encoder_best_iter_ = info["encoder_best_iter"]
+        if "prior_mismatch" in info:  # an encoder phase ran in this fit
+            self.prior_mismatch_ = info["prior_mismatch"]
+            self.reference_prior_mismatch_ = info["reference_prior_mismatch"]
+            self.prior_mismatch_floor_ = info["prior_mismatch_floor"]
+
+    def __setstate__(self, state):
+        # models pickled before encoder_kept_ was public
+        if "_encoder_kept" in state:
+            state.setdefault("encoder_kept_", state.pop("_encoder_kept"))
+        super().__setstate__(state)
+
+
+def encoder_loss(sde, encoder, decoder, x0, grid, *, gradient="prior", generator=None):
+    r"""SB-VAE's encoder loss on a batch ``x0``, and the (path, noise) it simulated.
+
+    ``gradient="prior"``: the prior-loss surrogate (:func:`~skbridge.sde.prior_loss_surrogate`)
+    through the reparameterised encoder path, with the decoder's estimate
+    :math:`(h_\phi - k_\theta)(T, \cdot)/g(T)` of the latent's score; its φ-gradient
+    estimates :math:`\nabla_\phi \mathrm{KL}(p_\phi \| \pi)`. ``"elbo"``: the chain −ELBO
+    through the path, the decoder held fixed (its parameters get no gradient).
+    """
+    if gradient == "prior":
+        path, noise = encoder_chain(sde, encoder, x0, grid, generator=generator)
+        z = path[-1]
+        with torch.no_grad():
+            score_hat = decoder_prior_score(sde, encoder, decoder, z)
+        return prior_loss_surrogate(z, score_hat, sde.prior_score(z)), path, noise
+    frozen = [p for p in decoder.parameters() if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        elbo, path, noise = chain_elbo(
+            sde, encoder, decoder, x0, grid, generator=generator, return_path=True
+        )
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+    return -elbo.mean(), path, noise
+
+
+class EncoderPhase:
+    """SB-VAE's encoder phase on one fit's :class:`DecoderTraining` (see :class:`SBVAE`).
+
+    Alternates an encoder step with ``n_decoder_steps`` drift-matching steps on its
+    detached paths, checks the decoder-independent stopping statistic every
+    ``validation_interval`` encoder steps, interrupts on a plateau, restores the best
+    encoder, and keeps it only if it beat the reference by more than the statistic's noise
+    floor; otherwise the reference and the decoder's end-of-warm-up state come back.
+    """
+
+    def __init__(self, est: SBVAE, run: DecoderTraining, encoder: nn.Module):
+        self.est, self.run, self.encoder = est, run, encoder
+        self.sde, self.dev = run.sde, run.dev
+        n_enc = est.encoder_n_steps
+        grid = run.grid
+        self.grid = (
+            grid
+            if n_enc is None or n_enc >= run.K
+            else time_grid(
+                run.sde.T, n_enc, spacing=est.time_grid, device=grid.device, dtype=grid.dtype
+            )
+        )
+        self.step_probs = run.grid_step_probs(self.grid)
+        # drift matching's reference-path control variate (control_variate)
+        self.chain = ReferenceChain(run.sde, self.grid) if est.control_variate else None
+        self.opt = None
+
+    # -------------------------------------------------------------- statistics
+    def statistics(self, prior_draws, within, gen_seed):
+        r"""The decoder-independent prior-mismatch statistics of the current encoder.
+
+        The validation rows are encoded (several paths each, fixed noise) to :math:`X_T`:
+        ``prior_mismatch`` is their unbiased RBF-MMD² to fixed draws from :math:`\pi`,
+        ``prior_kl`` the KL from the moment-matched Gaussian of :math:`X_T` to :math:`\pi`,
+        ``energy`` :math:`\tfrac12 E\|X_T\|^2` (the runaway check). With
+        ``encoder_criterion="elbo"`` (or ``monitor_train``) the monitored −ELBO is added.
+        """
+        run = self.run
+        x = run.x_val
+        x = x.repeat(max(1, _LATENTS // x.shape[0]), *([1] * (x.dim() - 1)))
+        gen = torch_generator(gen_seed, self.dev)
+        with torch.no_grad():
+            path, _ = encoder_chain(self.sde, run.h, x, run.grid, generator=gen)
+            z = path[-1]
+            out = {
+                "prior_mismatch": float(mmd2_multiscale_to(z, prior_draws, within)),
+                "prior_kl": moment_matched_kl(z, self.sde.prior_var),
+                "energy": float(0.5 * z.pow(2).reshape(z.shape[0], -1).sum(-1).mean()),
+            }
+        if self.est.encoder_criterion == "elbo" or run.settings.monitor_train:
+            out.update(run.monitor())
+        return out
+
+    def noise_floor(self, prior_draws, within, pg, n_latents):
+        """Twice the spread of the statistic between independent prior draws of the
+        latents' size (MMD, KL), or twice the standard error of the held-out −ELBO's mean."""
+        criterion, sde = self.est.encoder_criterion, self.sde
+        if criterion == "elbo":
+            rows = self.run.neg_elbo_rows("val")
+            return 2.0 * float(np.std(rows, ddof=1) / np.sqrt(rows.size))
+        event = tuple(prior_draws.shape[1:])
+        nulls = []
+        for _ in range(8):
+            draws = sde.prior_sample((n_latents, *event), generator=pg, device=self.dev)
+            nulls.append(
+                float(mmd2_multiscale_to(draws, prior_draws, within))
+                if criterion == "mmd"
+                else moment_matched_kl(draws, sde.prior_var)
+            )
+        return 2.0 * float(np.std(nulls, ddof=1))
+
+    # ------------------------------------------------------------------ steps
+    def encoder_loss(self, x0):
+        """The encoder's loss on a batch (:func:`encoder_loss` on the phase's grid)."""
+        run = self.run
+        return encoder_loss(
+            self.sde,
+            self.encoder,
+            run.decoder,
+            x0,
+            self.grid,
+            gradient=self.est.encoder_gradient,
+            generator=run.gen,
+        )
+
+    def step(self):
+        """One encoder update, then ``n_decoder_steps`` drift-matching steps on its paths.
+        False if the encoder's loss was not finite (nothing was changed)."""
+        run = self.run
+        loss, path, noise = self.encoder_loss(run.train_batch())
+        if not math.isfinite(float(loss.detach())):
+            return False
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.encoder.parameters(), 1.0)
+        self.opt.step()
+        path, noise = path.detach().transpose(0, 1), noise.transpose(0, 1)
+        n = path.shape[0]
+        rows = torch.arange(n, device=self.dev)
+        chain = self.chain
+        ref = None if chain is None else chain.path(path[:, 0], noise)
+        for _ in range(self.est.n_decoder_steps):
+            # every fourth path trains k at t = T, the decoder's score estimate the encoder uses
+            ks = run.sample_steps(n, self.step_probs)
+            at_T = torch.rand(n, generator=run.gen, device=self.dev) < 0.25
+            ks = torch.where(at_T, torch.full_like(ks, self.grid.numel() - 2), ks)
+            cv = None if chain is None else (chain, path[:, 0], ref[rows, ks])
+            run.dm_step(self.grid, *run.step_slices(self.grid, path, noise, rows, ks), ks, cv)
+            run.trainer.it += 1
+        return True
+
+    # ------------------------------------------------------------------ phase
+    def train(self, budget):
+        """Alternate encoder and decoder steps; interrupt on the stopping statistic; restore
+        the best encoder, or the reference. Returns the fitted attributes' values."""
+        est, run, sde = self.est, self.run, self.sde
+        trainer = run.trainer
+        mode, criterion = est.encoder, est.encoder_criterion
+        key = CRITERIA[criterion]
+        d = run.x_val[0].numel()
+        n_val = run.x_val.shape[0]
+        n_lat = n_val * max(1, _LATENTS // n_val)
+        event = tuple(run.x_val.shape[1:])
+        pg = torch_generator(run.val_seed + 1, self.dev)
+        prior_a = sde.prior_sample((2 * _LATENTS, *event), generator=pg, device=self.dev)
+        within = kernel_mean_multiscale(prior_a, unbiased=True)  # fixed: computed once
+
+        def statistics():
+            return trainer.timed(lambda: self.statistics(prior_a, within, run.val_seed + 2))
+
+        stats = statistics()
+        ref_stat = stats[key]
+        floor = self.noise_floor(prior_a, within, pg, n_lat)
+        stats.pop("energy")
+        trainer.record("encoder", encoder_iter=0, **stats)
+        # the decoder as warm-up left it: restored if the reference encoder is kept, so that
+        # the decoder then gets exactly ScoreSDE's training (max_iter DSM steps)
+        warm_state = (
+            copy.deepcopy(run.decoder.state_dict()),
+            copy.deepcopy(trainer.ema.state_dict()),
+            copy.deepcopy(trainer.opt.state_dict()),
+            trainer.it,
+        )
+        run.h = self.encoder
+        self.opt = torch.optim.Adam(self.encoder.parameters(), lr=est.encoder_learning_rate)
+        ref_state = copy.deepcopy(self.encoder.state_dict())
+        best_stat, best_iter, best_state = ref_stat, 0, ref_state
+        patience_ref, no_improve, n_enc, diverged = ref_stat, 0, 0, False
+        interval = est.validation_interval
+        while trainer.it + est.n_decoder_steps <= budget:
+            if mode == "interrupt" and n_enc >= est.encoder_max_iter:
+                break
+            if not self.step():
+                diverged = True
+                break
+            n_enc += 1
+            if n_enc % interval:
+                continue
+            stats = statistics()
+            stat, energy = stats[key], stats.pop("energy")
+            entry = trainer.record("encoder", encoder_iter=n_enc, **stats)
+            trainer.progress.update(
+                interval * est.n_decoder_steps,
+                {"phase": "encoder", key: stat, "loss": entry["loss"]},
+            )
+            runaway = energy > 100.0 * d * sde.prior_var or (
+                criterion != "elbo" and stat > 4.0 * max(ref_stat, floor)
+            )
+            if not math.isfinite(stat) or runaway:
+                diverged = True  # the encoder ran away: stop and restore the best
+                break
+            if stat < best_stat:
+                best_stat, best_iter = stat, n_enc
+                best_state = copy.deepcopy(self.encoder.state_dict())
+            if stat < patience_ref - est.encoder_tol * abs(patience_ref):
+                patience_ref, no_improve = stat, 0
+            else:
+                no_improve += 1
+            if (
+                mode == "interrupt"
+                and n_enc >= est.encoder_min_iter
+                and no_improve >= est.encoder_n_iter_no_change
+            ):
+                break
+        if diverged:
+            warnings.warn(
+                f"the encoder diverged after {n_enc} encoder steps; the best encoder seen "
+                f"(step {best_iter}) was restored. A smaller encoder_learning_rate may help.",
+                RuntimeWarning,
+                stacklevel=6,
+            )
+        if mode == "joint" and not diverged:
+            # never interrupted: the trained encoder is kept whatever its statistic says
+            best_stat = self.statistics(prior_a, within, run.val_seed + 2)[key]
+            best_iter = n_enc
+        else:
+            self.encoder.load_state_dict(best_state)
+        gain = ref_stat - best_stat
+        improved = gain > est.encoder_tol * abs(ref_stat) and gain > floor
+        keep = improved or (mode == "joint" and not diverged)
+        if not keep:
+            self.encoder.load_state_dict(ref_state)
+            run.h = None
+            best_stat, best_iter = ref_stat, 0
+            run.decoder.load_state_dict(warm_state[0])
+            trainer.ema.load_state_dict(warm_state[1])
+            trainer.opt.load_state_dict(warm_state[2])
+        self.opt = None
+        discarded = 0 if keep else trainer.it - warm_state[3]
+        # the last check of the phase says whether the encoder was kept
+        trainer.history[-1]["encoder_kept"] = bool(keep)
+        if not keep:
+            warnings.warn(
+                f"SBVAE: the learned encoder did not beat the reference SDE on "
+                f"{key} by more than its noise floor (best {best_stat:.3g} after "
+                f"{n_enc} encoder steps, reference {ref_stat:.3g}, floor {floor:.3g}); the "
+                "reference was restored and the fit finishes as a ScoreSDE with the same "
+                f"budget ({discarded} decoder steps discarded). A reference that does not "
+                "reach the prior (smaller beta_max or T) leaves the encoder something to learn.",
+                EncoderNotKeptWarning,
+                stacklevel=6,
+            )
+        return {
+            "encoder_stopped_iter": n_enc,
+            "encoder_best_iter": best_iter,
+            "encoder_improved": bool(improved),
+            "encoder_kept": bool(keep),
+            "prior_mismatch": best_stat,
+            "reference_prior_mismatch": ref_stat,
+            "prior_mismatch_floor": floor,
+            # decoder iterations of the encoder phase whose result was discarded
+            "discarded_iter": discarded,
+        }

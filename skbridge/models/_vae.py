@@ -11,7 +11,8 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from .._base import as_numpy, torch_generator
-from ._base import NetworkGenerator, dequantize, row_generators
+from ..data._dequantize import dequantize
+from ._base import NetworkGenerator, row_draws
 
 __all__ = ["VAE"]
 
@@ -252,7 +253,8 @@ class VAE(NetworkGenerator):
     def _latent_dim(self, d):
         return int(self.latent_dim) if self.latent_dim is not None else max(2, min(d, 16))
 
-    def _build(self, d, codec):
+    def _build(self, codec):
+        d = codec.n_latent_
         k = self._latent_dim(d)
         hidden = tuple(int(h) for h in self.hidden_layer_sizes)
         encoder = _GaussianMLP(d, k, hidden)
@@ -313,15 +315,13 @@ class VAE(NetworkGenerator):
             for start in range(0, P.shape[0], chunk):
                 p = P[start : start + chunk]
                 n = p.shape[0]
-                eps = np.empty((S, n, k), dtype=np.float32)
-                unif = np.empty((S, n, d), dtype=np.float32) if discrete else None
-                for i, rng in enumerate(row_generators(p.cpu().numpy(), self._score_seed)):
-                    eps[:, i] = rng.standard_normal((S, k), dtype=np.float32)
-                    if discrete:
-                        unif[:, i] = rng.random((S, d), dtype=np.float32)
-                eps = torch.from_numpy(eps.reshape(S * n, k)).to(p.device)
+                draws = [("normal", (S, k))] + ([("uniform", (S, d))] if discrete else [])
+                eps, *unif_rows = row_draws(p.cpu().numpy(), self._score_seed, *draws)
+                eps = torch.from_numpy(eps.transpose(1, 0, 2).reshape(S * n, k)).to(p.device)
+                unif = None
                 if discrete:
-                    unif = torch.from_numpy(unif.reshape(S * n, d)).to(p.device)
+                    unif = torch.from_numpy(unif_rows[0].transpose(1, 0, 2).reshape(S * n, d))
+                    unif = unif.to(p.device)
                 v, log_q = dequantize(self.codec_, p.repeat(S, 1), u=unif)
                 bound = importance_weighted_bound(self.encoder_, self.decoder_, v, log_q, eps, S)
                 out.append(as_numpy(bound))

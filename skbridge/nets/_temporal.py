@@ -1,13 +1,12 @@
-"""A time-conditioned temporal convolution network for sequence events, and the factory that
-picks a drift network for a codec."""
+"""A time-conditioned temporal convolution network for sequence events."""
 
 from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ._mlp import DriftMLP, TimeEmbedding
+from ._mlp import TimeEmbedding
 
-__all__ = ["TemporalConvNet", "drift_network", "auto_hidden"]
+__all__ = ["TemporalConvNet"]
 
 
 class _Block(nn.Module):
@@ -76,42 +75,3 @@ class TemporalConvNet(nn.Module):
             h = block(h, emb)
         out = self.out(self.act(h))
         return out.transpose(1, 2).reshape(x.shape)
-
-
-def auto_hidden(d: int, depth: int = 3) -> tuple[int, ...]:
-    """Default hidden widths for ``d`` model dimensions: 128 up to ``d = 64``, then the next
-    power of two at or above ``2d`` (at most 1024), ``depth`` layers of it.
-
-    A 128-wide MLP cannot carry ~100 coordinates through to its output accurately enough:
-    on UCI Adult (106 model dimensions) its noise prediction at large ``t`` was off by a
-    factor of up to 3 in single coordinates and the reverse chain diverged (docs/math.md).
-    """
-    width = 128
-    while width < min(2 * d, 1024):
-        width *= 2
-    return (width,) * depth
-
-
-def drift_network(codec, d: int, hidden, *, T: float = 1.0, zero_init: bool = False):
-    """The drift network of a model on ``codec``'s data.
-
-    A codec with a ``make_network(hidden, *, T, zero_init)`` method builds its own network.
-    Sequences (a codec with a 2-D ``event_shape_``) get a :class:`TemporalConvNet` as wide as
-    the widest hidden layer (``"auto"``: 64 channels); everything else a
-    :class:`~skbridge.nets.DriftMLP` with ``hidden`` layers (``"auto"``: :func:`auto_hidden`).
-
-    On TimeGAN's sines (8,000 × 24 × 5, ScoreSDE, 3000 iterations, one seed) 64 channels
-    reached a discriminative score of 0.019 in a 245 s fit; 128 channels cost about 3× per
-    iteration, and 32 channels after 1000 iterations scored 0.14. An MLP over the
-    flattened sequence (256 wide) scored 0.435.
-    """
-    make = getattr(codec, "make_network", None)
-    if make is not None:  # the codec knows its modality's network (e.g. graphs)
-        return make(hidden, T=T, zero_init=zero_init)
-    shape = getattr(codec, "event_shape_", None)
-    if hidden == "auto":
-        hidden = auto_hidden(d) if shape is None or len(shape) != 2 else (64,)
-    hidden = tuple(int(h) for h in hidden)
-    if shape is not None and len(shape) == 2:
-        return TemporalConvNet(shape, max(hidden), T=T, zero_init=zero_init)
-    return DriftMLP(d, hidden, T=T, zero_init=zero_init)

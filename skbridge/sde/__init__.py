@@ -1,6 +1,13 @@
-"""The SDE layer: reference SDEs, simulators, divergences and the SB-VAE losses (tensors only)."""
+"""The SDE layer: reference SDEs, simulators, ODE solvers, divergences, the SB-VAE losses and
+the prior-mismatch statistics (tensors only)."""
 
-from ._divergence import DIVERGENCES, divergence, exact_divergence, hutchinson_divergence
+from ._divergence import (
+    DIVERGENCES,
+    divergence,
+    exact_divergence,
+    hutchinson_divergence,
+    uses_exact_divergence,
+)
 from ._losses import (
     ELBO_FORMS,
     ReferenceChain,
@@ -11,12 +18,10 @@ from ._losses import (
     denoising_score_matching,
     drift_matching_control_variate,
     drift_matching_loss,
-    mmd_rbf,
-    mmd_rbf_to,
     plugin_diagnostics,
     prior_loss_surrogate,
-    rbf_within_mean,
 )
+from ._ode import ODE_METHODS, integrate_ode, ode_log_likelihood
 from ._reference import REFERENCE_SDES, VPSDE, BrownianSDE, ReferenceSDE, make_reference_sde
 from ._simulate import (
     SAMPLERS,
@@ -27,13 +32,21 @@ from ._simulate import (
     encoder_drift,
     predictor_corrector,
     probability_flow,
+    rowwise,
     time_grid,
+)
+from ._statistics import (
+    kernel_mean_multiscale,
+    mmd2_multiscale,
+    mmd2_multiscale_to,
+    moment_matched_kl,
 )
 
 __all__ = [
     "BrownianSDE",
     "DIVERGENCES",
     "ELBO_FORMS",
+    "ODE_METHODS",
     "REFERENCE_SDES",
     "ReferenceChain",
     "ReferenceSDE",
@@ -54,13 +67,18 @@ __all__ = [
     "exact_divergence",
     "hutchinson_divergence",
     "make_reference_sde",
-    "mmd_rbf",
-    "mmd_rbf_to",
+    "uses_exact_divergence",
+    "integrate_ode",
+    "kernel_mean_multiscale",
+    "mmd2_multiscale",
+    "mmd2_multiscale_to",
+    "moment_matched_kl",
+    "ode_log_likelihood",
     "plugin_diagnostics",
     "predictor_corrector",
     "prior_loss_surrogate",
     "probability_flow",
-    "rbf_within_mean",
+    "rowwise",
     "TIME_GRIDS",
     "time_grid",
 ]

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from ._divergence import divergence
 from ._reference import ReferenceSDE
-from ._simulate import Drift, _bcast, decoder_drift, encoder_chain, encoder_drift
+from ._simulate import Drift, decoder_drift, encoder_chain, encoder_drift, rowwise
 
 __all__ = [
     "ELBO_FORMS",
@@ -35,9 +35,6 @@ __all__ = [
     "denoising_score_matching",
     "decoder_prior_score",
     "prior_loss_surrogate",
-    "mmd_rbf",
-    "mmd_rbf_to",
-    "rbf_within_mean",
     "plugin_diagnostics",
 ]
 
@@ -60,7 +57,7 @@ def chain_step_realised(g_k, g_k1, dt, xi, u_k, s_k1) -> Tensor:
     :math:`X_{k+1} = X_k + u_k\Delta_k + g_k\sqrt{\Delta_k}\,\xi_k`.
     """
     d = xi[0].numel()
-    g_k, g_k1, dt = _bcast(g_k, xi), _bcast(g_k1, xi), _bcast(dt, xi)
+    g_k, g_k1, dt = rowwise(g_k, xi), rowwise(g_k1, xi), rowwise(dt, xi)
     resid = (s_k1 - u_k) * dt.sqrt() - g_k * xi
     log_r = torch.log(g_k / g_k1).reshape(-1)
     return d * log_r + 0.5 * _rowsum(xi * xi) - _rowsum(resid * resid / (2 * g_k1 * g_k1))
@@ -95,6 +92,7 @@ def chain_elbo(
     divergence_method: str = "auto",
     n_probes: int = 1,
     noise: Tensor | None = None,
+    probes: Tensor | None = None,
     return_path: bool = False,
 ):
     r"""Per-row exact ELBO of the ``K``-step chain, one encoder path per row.
@@ -108,7 +106,9 @@ def chain_elbo(
     ``"antithetic"`` (the realised step averaged over :math:`\pm\xi_k`) or ``"stein"``
     (:func:`chain_step_stein`, divergence exact or Hutchinson). All three are unbiased for
     the same bound. ``noise`` (shape ``(K, *x0.shape)``) fixes the encoder's
-    :math:`\xi_k`; otherwise they are drawn from ``generator``. The path is streamed (memory does not grow with ``K``) unless
+    :math:`\xi_k`; otherwise they are drawn from ``generator``. With ``form="stein"`` and a
+    Hutchinson divergence, ``probes`` (shape ``(K, n_probes, *x0.shape)``) fixes the
+    Rademacher probes of each step (else they come from ``generator``). The path is streamed (memory does not grow with ``K``) unless
     ``return_path=True``, which returns ``(elbo, path, noise)`` shaped as
     :func:`~skbridge.sde.encoder_chain`'s output. Gradients flow to whatever requires them
     (for the encoder's ELBO gradient through the path).
@@ -145,6 +145,7 @@ def chain_elbo(
                 n_probes=n_probes,
                 generator=generator,
                 create_graph=create,
+                probes=None if probes is None else probes[i],
             )
             if not create:
                 s1, div_s = s1.detach(), div_s.detach()
@@ -199,8 +200,8 @@ def drift_matching_loss(
             return torch.cat([v, v]) if v.dim() else v
 
         x_k, u_k, t_k, t_k1, xi = both(x_k), both(u_k), both(t_k), both(t_k1), torch.cat([xi, -xi])
-    g_k = g_k1 = _bcast(sde.diffusion(t_k), x_k)  # decoder noise scale = encoder's (r = 1)
-    dt = _bcast(t_k1 - t_k, x_k)
+    g_k = g_k1 = rowwise(sde.diffusion(t_k), x_k)  # decoder noise scale = encoder's (r = 1)
+    dt = rowwise(t_k1 - t_k, x_k)
     x1 = x_k + u_k * dt + g_k * dt.sqrt() * xi
     resid = (decoder_drift(sde, k, t_k1, x1) - u_k) * dt.sqrt() - g_k * xi
     loss = _rowsum(resid * resid / (2 * g_k1 * g_k1))
@@ -245,7 +246,7 @@ class ReferenceChain:
         and :math:`E[\xi_k\mid\cdot] = b_k r / V_{k+1}`; :math:`u_k = c(t_k) X_k`."""
 
         def per_row(v):
-            return _bcast(v.to(device=y.device, dtype=y.dtype)[ks], y)
+            return rowwise(v.to(device=y.device, dtype=y.dtype)[ks], y)
 
         r = y - per_row(self.A[1:]) * x0
         inv = per_row(1.0 / self.V[1:])
@@ -288,10 +289,10 @@ def drift_matching_control_variate(
     for a learned encoder close to the reference most of the cancellation remains.
     """
     n = x0.shape[0]
-    a, b = _bcast(chain.a.to(x0)[ks], x0), _bcast(chain.b.to(x0)[ks], x0)
-    c_k = _bcast(chain.c.to(x0)[ks], x0)
-    g_k = _bcast(chain.g.to(x0)[ks], x0)
-    dt = _bcast(chain.dt.to(x0)[ks], x0)
+    a, b = rowwise(chain.a.to(x0)[ks], x0), rowwise(chain.b.to(x0)[ks], x0)
+    c_k = rowwise(chain.c.to(x0)[ks], x0)
+    g_k = rowwise(chain.g.to(x0)[ks], x0)
+    dt = rowwise(chain.dt.to(x0)[ks], x0)
     signs = (1.0, -1.0) if antithetic else (1.0,)
 
     def both(v):
@@ -323,7 +324,7 @@ def denoising_score_matching(
     grows like :math:`1/t`.
     """
     xt = sde.marginal(x0, t, noise)
-    target = _bcast(sde.diffusion(t) / sde.sigma(t), x0) * noise
+    target = rowwise(sde.diffusion(t) / sde.sigma(t), x0) * noise
     diff = k(t, xt) - target
     return 0.5 * _rowsum(diff * diff)
 
@@ -353,54 +354,6 @@ def prior_loss_surrogate(z: Tensor, score_estimate: Tensor, prior_score: Tensor)
     has zero mean). Its *value* is not the KL.
     """
     return _rowsum(z * (score_estimate - prior_score).detach()).mean()
-
-
-def mmd_rbf(x: Tensor, y: Tensor, bandwidths=(0.5, 1.0, 2.0), *, unbiased: bool = False) -> Tensor:
-    r"""Squared MMD with a sum of RBF kernels, bandwidths relative to :math:`\sqrt d`.
-
-    .. math::
-        \mathrm{MMD}^2 = \overline{k(x, x')} + \overline{k(y, y')} - 2\,\overline{k(x, y)},\quad
-        k(a, b) = \sum_\ell \exp(-\|a - b\|^2 / (2\ell^2 d)).
-
-    ``unbiased=False``: the V-statistic (diagonals included; positive, biased upward by
-    :math:`O(1/n)`). ``unbiased=True``: the U-statistic (diagonals excluded; mean zero when
-    the two laws agree). SB-VAE's decoder-independent prior-mismatch statistic compares
-    encoded validation latents with draws from :math:`\pi` this way.
-    """
-    x = x.reshape(x.shape[0], -1)
-    y = y.reshape(y.shape[0], -1)
-    return (
-        rbf_within_mean(x, bandwidths, unbiased=unbiased)
-        + rbf_within_mean(y, bandwidths, unbiased=unbiased)
-        - 2 * _rbf_kernel(x, y, bandwidths).mean()
-    )
-
-
-def _rbf_kernel(a: Tensor, b: Tensor, bandwidths) -> Tensor:
-    r"""Sum of RBF kernels (bandwidths relative to :math:`\sqrt d`) on flattened rows."""
-    a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
-    sq = torch.cdist(a, b).pow_(2).mul_(-1.0 / (2 * a.shape[1]))
-    out = torch.zeros_like(sq)
-    for bw in bandwidths:
-        out.add_(torch.exp(sq / (bw * bw)))
-    return out
-
-
-def rbf_within_mean(a: Tensor, bandwidths=(0.5, 1.0, 2.0), *, unbiased: bool = False) -> Tensor:
-    """Mean kernel value within one sample (diagonal left out if ``unbiased``): the term of
-    :func:`mmd_rbf` that a fixed reference sample contributes, computable once."""
-    k = _rbf_kernel(a, a, bandwidths)
-    if not unbiased:
-        return k.mean()
-    n = a.shape[0]
-    return (k.sum() - k.diagonal().sum()) / (n * (n - 1))
-
-
-def mmd_rbf_to(x: Tensor, y: Tensor, y_within: Tensor, bandwidths=(0.5, 1.0, 2.0)) -> Tensor:
-    """Unbiased :func:`mmd_rbf` against a fixed sample ``y`` whose within term is given."""
-    x = x.reshape(x.shape[0], -1)
-    within = rbf_within_mean(x, bandwidths, unbiased=True)
-    return within + y_within - 2 * _rbf_kernel(x, y, bandwidths).mean()
 
 
 def plugin_diagnostics(

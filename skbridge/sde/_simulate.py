@@ -16,6 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from ._ode import integrate_ode
 from ._reference import ReferenceSDE
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "predictor_corrector",
     "probability_flow",
     "SAMPLERS",
+    "rowwise",
 ]
 
 Drift = Callable[[Tensor, Tensor], Tensor]
@@ -58,7 +60,7 @@ def time_grid(T: float, n_steps: int, *, spacing="uniform", device=None, dtype=N
     return (float(T) * u).to(dtype or torch.get_default_dtype())
 
 
-def _bcast(v: Tensor, x: Tensor) -> Tensor:
+def rowwise(v: Tensor, x: Tensor) -> Tensor:
     """Reshape a per-row (or scalar) coefficient to broadcast against ``x``."""
     if v.dim() == 0:
         return v
@@ -70,12 +72,12 @@ def encoder_drift(sde: ReferenceSDE, h: Drift | None, t: Tensor, x: Tensor) -> T
     f = sde.drift(t, x)
     if h is None:
         return f
-    return f + _bcast(sde.diffusion(t), x) * h(t, x)
+    return f + rowwise(sde.diffusion(t), x) * h(t, x)
 
 
 def decoder_drift(sde: ReferenceSDE, k: Drift, t: Tensor, x: Tensor) -> Tensor:
     r""":math:`s_\theta(t, x) = f(t, x) + g(t)\,k_\theta(t, x)`."""
-    return sde.drift(t, x) + _bcast(sde.diffusion(t), x) * k(t, x)
+    return sde.drift(t, x) + rowwise(sde.diffusion(t), x) * k(t, x)
 
 
 def encoder_chain(
@@ -228,23 +230,10 @@ def probability_flow(
     ``method`` is ``"euler"`` or ``"heun"`` (second order, two drift evaluations a step; the
     final step into :math:`t = 0` is an Euler step).
     """
-    if method not in ("euler", "heun"):
-        raise ValueError(f"unknown ODE method {method!r}; valid: ('euler', 'heun')")
 
     def v(t, x):
         return 0.5 * (encoder_drift(sde, h, t, x) + decoder_drift(sde, k, t, x))
 
-    x = z
-    K = grid.numel() - 1
-    for i in range(K - 1, -1, -1):
-        t1, t0 = grid[i + 1], grid[i]
-        dt = t1 - t0
-        v1 = v(t1, x)
-        x_e = x - v1 * dt
-        if method == "euler" or i == 0:
-            # the last step stays Euler: drifts are not evaluated at t = 0, where the
-            # decoder's noise-prediction parametrisation is singular.
-            x = x_e
-        else:
-            x = x - 0.5 * (v1 + v(t0, x_e)) * dt
-    return x
+    # backwards from T; the last step stays Euler: drifts are not evaluated at t = 0, where
+    # the decoder's noise-prediction parametrisation is singular
+    return integrate_ode(v, z, grid.flip(0), method=method, euler_last=True)

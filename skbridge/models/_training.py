@@ -1,0 +1,226 @@
+"""The one training loop of every generator, and the fit preamble they share.
+
+A generator's ``_fit`` reads: validate and encode (:func:`prepare_fit`), build its networks
+(:func:`build_seeded`), train (:class:`Trainer`), adopt the results (:func:`adopt_history`
+and the model's own attributes). The trainer owns the optimiser, the exponential moving
+average of the weights, the non-finite guard, the periodic checks (monitoring passed in as
+a callable), early stopping, the progress report and ``history_``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._base import Progress, TrainingError, resolve_device, seed_from
+
+__all__ = ["FitData", "prepare_fit", "build_seeded", "Trainer", "adopt_history"]
+
+VAL_ROWS = 256  # at most this many validation rows are monitored
+
+
+@dataclass
+class FitData:
+    """What :func:`prepare_fit` gives a generator's ``_fit``.
+
+    ``seeds`` are four seeds drawn from ``random_state``: training draws, validation
+    noise, network initialisation, scoring noise. ``x_train``/``x_val`` are packed rows
+    (tensors on ``device``) and ``offset_train``/``offset_val`` their codec log-Jacobians;
+    without a held-out split both are all rows.
+    """
+
+    warm: bool
+    codec: object
+    device: torch.device
+    seeds: np.ndarray
+    x_train: torch.Tensor
+    x_val: torch.Tensor
+    offset_train: np.ndarray
+    offset_val: np.ndarray
+    held_out: bool
+
+
+def prepare_fit(est, X, *, hold_out: bool) -> FitData:
+    """The fit preamble: warm start, validation and encoding, device, seeds, split.
+
+    ``hold_out``: whether the generator wants held-out rows (``validation_fraction`` of
+    them, when at least 2 rows remain on each side); otherwise it monitors its training
+    rows.
+    """
+    warm = bool(est.warm_start) and all(hasattr(est, a) for a in est._torch_attributes)
+    codec, P, offset = est._encode_fit(X, warm)
+    dev = resolve_device(est.device)
+    rng = np.random.RandomState(seed_from(est.random_state))
+    seeds = rng.randint(0, 2**31 - 1, size=4)
+    Z = torch.as_tensor(P, dtype=torch.float32, device=dev)
+    n = Z.shape[0]
+    n_val = int(round(est.validation_fraction * n))
+    if hold_out and n_val >= 2 and n - n_val >= 2:
+        perm = rng.permutation(n)
+        val, train = perm[:n_val], perm[n_val:]
+        return FitData(warm, codec, dev, seeds, Z[train], Z[val], offset[train], offset[val], True)
+    return FitData(warm, codec, dev, seeds, Z, Z, offset, offset, False)
+
+
+def build_seeded(seed: int, build: Callable[[], nn.Module]):
+    """``build()`` under a forked torch RNG seeded with ``seed`` (the global RNG is kept)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return build()
+
+
+def adopt_history(est, history: list[dict], n_iter: int, warm: bool):
+    """Set ``n_iter_`` and ``history_``; iterations count across warm-started fits."""
+    done_before = est.n_iter_ if warm else 0
+    for entry in history:
+        entry["iteration"] += done_before
+    est.n_iter_ = n_iter + done_before
+    est.history_ = (list(est.history_) if warm else []) + history
+
+
+class Trainer:
+    """Adam on one module, with the kept weights, checks, early stopping and history.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The trained module.
+    learning_rate : float
+    ema_decay : float
+        The kept module (``ema``) is an exponential moving average of the trained weights;
+        with 0 and ``keep_copy=False`` it is the trained module itself.
+    total : int
+        Iterations the progress bar expects.
+    check_every : int
+        Iterations between two checks.
+    verbose : int
+    name : str
+        Progress bar label.
+    tol, n_iter_no_change : float, int
+        Early stopping: stop once the monitored value has not improved by ``tol`` for
+        ``n_iter_no_change`` checks; the best kept weights are restored.
+    what : str
+        Names the loss in the error raised for a non-finite value.
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        *,
+        learning_rate: float,
+        ema_decay: float,
+        total: int,
+        check_every: int,
+        verbose: int,
+        name: str,
+        tol: float = 0.0,
+        n_iter_no_change: int = 1,
+        keep_copy: bool = True,
+        what: str = "training",
+    ):
+        self.module = module
+        self.opt = torch.optim.Adam(module.parameters(), lr=float(learning_rate))
+        self.ema_decay = float(ema_decay)
+        copy_it = keep_copy or self.ema_decay > 0
+        self.ema = copy.deepcopy(module).requires_grad_(False) if copy_it else module
+        self.check_every = int(check_every)
+        self.tol, self.n_iter_no_change = float(tol), int(n_iter_no_change)
+        self.what = what
+        self.progress = Progress(int(total), int(verbose), name)
+        self.it = 0
+        self.history: list[dict] = []
+        self.loss_sum, self.loss_n = 0.0, 0
+        self.best_val, self.best_state, self.no_improve = math.inf, None, 0
+        self.stopped_early = False
+        self.t_start = time.perf_counter()
+        self.monitor_s = 0.0  # seconds spent on checks (monitoring), recorded in history
+
+    # ------------------------------------------------------------------ steps
+    def update(self, loss: torch.Tensor):
+        """One Adam step on ``loss`` and the EMA; a non-finite loss raises TrainingError."""
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise TrainingError(
+                f"non-finite {self.what} loss at iteration {self.it + 1}; the model was left "
+                "as it was before this fit. Try a smaller learning_rate, or check the data "
+                "scale."
+            )
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        if self.ema is not self.module:
+            with torch.no_grad():
+                for p_ema, p in zip(self.ema.parameters(), self.module.parameters(), strict=True):
+                    p_ema.lerp_(p, 1.0 - self.ema_decay)
+        self.loss_sum += value
+        self.loss_n += 1
+
+    # ------------------------------------------------------------- monitoring
+    def timed(self, monitor: Callable[[], dict]) -> dict:
+        """``monitor()``, its seconds added to ``monitor_time``."""
+        t0 = time.perf_counter()
+        out = monitor()
+        self.monitor_s += time.perf_counter() - t0
+        return out
+
+    def record(self, phase: str, **extra) -> dict:
+        """Append a ``history`` entry (the mean loss since the last one, and ``extra``)."""
+        entry = {
+            "iteration": self.it,
+            "time": time.perf_counter() - self.t_start,
+            "phase": phase,
+            "loss": self.loss_sum / max(self.loss_n, 1),
+            "monitor_time": self.monitor_s,
+        }
+        entry.update(extra)
+        self.history.append(entry)
+        self.loss_sum, self.loss_n = 0.0, 0
+        return entry
+
+    def run(
+        self,
+        n_iters: int,
+        step: Callable[[], None],
+        *,
+        phase: str,
+        monitor: Callable[[], dict],
+        key: str,
+        early_stopping: bool = False,
+    ):
+        """``n_iters`` calls of ``step`` (each calls :meth:`update`), a check every
+        ``check_every`` iterations and after the last: ``monitor()`` is recorded, and its
+        ``key`` drives early stopping (lower is better)."""
+        done = 0
+        while done < n_iters and not self.stopped_early:
+            step()
+            self.it += 1
+            done += 1
+            if self.it % self.check_every == 0 or done == n_iters:
+                entry = self.record(phase, **self.timed(monitor))
+                val = entry[key]
+                self.progress.update(
+                    self.check_every, {"phase": phase, "loss": entry["loss"], key: val}
+                )
+                if early_stopping:
+                    self._early_stopping_check(val)
+        if early_stopping and self.best_state is not None:
+            self.ema.load_state_dict(self.best_state)
+            self.module.load_state_dict(self.best_state)
+
+    def _early_stopping_check(self, val: float):
+        self.no_improve = 0 if val < self.best_val - self.tol else self.no_improve + 1
+        if val < self.best_val:
+            self.best_val = val
+            self.best_state = copy.deepcopy(self.ema.state_dict())
+        if self.no_improve >= self.n_iter_no_change:
+            self.stopped_early = True
+
+    def close(self):
+        self.progress.close()

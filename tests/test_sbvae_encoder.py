@@ -1,0 +1,336 @@
+"""Regression tests of SBVAE's encoder phase, checked against independent recomputations.
+
+The trained-encoder tests use a short-horizon VP reference (``beta_max=1, T=0.3``): it does
+not reach the prior (two moons at ``T``: MMD² ~0.042 against N(0, I)), so the encoder has
+something to learn and measurably does (the kept encoder's MMD² is ~0.027). The default
+reference (``beta_max=20, T=1``) already reaches the prior: there any "gain" is noise.
+
+Only public API is used: the estimator's parameters and fitted attributes, and the
+functions of :mod:`skbridge.sde`. The statistic the trainer monitors is recomputed here the
+way SBVAE's docstring describes it (validation rows encoded to ``T`` with the fitted
+``encoder_`` on the ``n_steps`` grid, unbiased RBF-MMD² to fixed draws from the prior); the
+tolerances come from the Monte Carlo spread of that recomputation, measured in the test.
+
+Measured on the unmutated code (torch 2.13 CPU, fixed seeds; see the fixtures):
+``reference_prior_mismatch_`` 0.0422, kept encoder 0.0275 (best at encoder step 70, plateau
+stop at step 100, where the last encoder's MMD² is 0.106); the noise floor (twice the spread
+of the statistic between prior draws of 1000 latents) ~0.002-0.0025; ELBO-gradient encoder 0.042
+-> 0.025 in 100 steps.
+"""
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from skbridge import SBVAE
+from skbridge.data import make_two_moons
+from skbridge.sde import encoder_chain, kernel_mean_multiscale, mmd2_multiscale_to, time_grid
+
+N_TRAIN = 2000
+VAL_FRACTION = 0.1  # SBVAE's default validation_fraction: 200 validation rows
+N_VAL = int(round(VAL_FRACTION * N_TRAIN))
+PATHS = 1024 // N_VAL  # the trainer encodes each validation row on several paths: 5
+N_LATENT = N_VAL * PATHS  # 1000 encoded validation latents
+N_PRIOR = 2048  # fixed prior draws the trainer compares them with
+
+SMALL = dict(n_steps=25, hidden_layer_sizes=(32, 32), n_elbo_samples=2, validation_interval=10)
+SHORT = dict(SMALL, sde="vp", beta_max=1.0, T=0.3)  # the reference does not reach the prior
+
+# prior-loss gradient, interrupted: the encoder improves for ~70 steps, then degrades and
+# the plateau rule stops it at 100 (300 warm-up steps, 2 decoder steps per encoder step;
+# encoder_max_iter far beyond the budget so only the plateau rule can stop it early)
+INTERRUPT = dict(
+    SHORT,
+    max_iter=700,
+    warmup_fraction=300 / 700,
+    batch_size=128,
+    n_decoder_steps=2,
+    encoder_min_iter=30,
+    encoder_max_iter=10_000,
+    random_state=0,
+)
+# chain-ELBO gradient: a fixed 100 encoder steps (tol 0, min = max); its gradient is noisier
+# than the prior-loss surrogate's, so it gets a longer warm-up, more decoder steps per encoder
+# step, larger batches and a larger step size
+ELBO = dict(
+    SHORT,
+    encoder_gradient="elbo",
+    max_iter=1340,
+    warmup_fraction=540 / 1340,
+    batch_size=256,
+    n_decoder_steps=8,
+    encoder_learning_rate=3e-3,
+    encoder_tol=0.0,
+    encoder_min_iter=100,
+    encoder_max_iter=100,
+    random_state=0,
+)
+# default reference (reaches the prior): cheap fits whose encoder phase finds only noise
+DEFAULT_REF = dict(
+    SMALL,
+    max_iter=400,
+    warmup_fraction=0.3,
+    batch_size=128,
+    n_decoder_steps=2,
+    encoder_min_iter=20,
+    encoder_max_iter=60,
+)
+# seeds whose best recorded MMD² is below the reference's by more than encoder_tol * ref
+# but by less than the noise floor (gains 0.00073, 0.00042, 0.00101; floor ~0.002-0.0025).
+# Seed 2 (gain 0.00124) is such a case too, but the trainer keeps its encoder: its floor is
+# twice the std of only 8 null draws, which came out at 0.0011 there (0.0010-0.0031 over
+# seeds 0-6, against ~0.0022-0.0025 from hundreds of draws); seeds 4 and 6 alike.
+BELOW_FLOOR_SEEDS = [
+    0,
+    3,
+    5,
+    pytest.param(
+        2,
+        marks=pytest.mark.xfail(
+            raises=AssertionError,
+            strict=True,
+            reason="the trainer's noise floor (8 null draws) underestimates the floor here",
+        ),
+    ),
+]
+N_REPLICATES = 16
+
+
+def _moons(n, seed):
+    return make_two_moons(n, standardize=False, random_state=seed)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    # tiny networks: one thread is as fast and leaves the machine's other core alone
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Training rows standardised exactly (so the model's internal standardisation is the
+    identity and its latents are these rows) and held-out rows mapped the same way."""
+    raw = _moons(N_TRAIN, 0)
+    mu, sd = raw.mean(0), raw.std(0)
+    X = (raw - mu) / sd
+    held_out = (_moons(4000, 1) - mu) / sd
+    return X, held_out
+
+
+def _fit(params, X):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = SBVAE(**params).fit(X)
+    return model, [str(w.message) for w in caught]
+
+
+@pytest.fixture(scope="module")
+def interrupted(data):
+    return _fit(INTERRUPT, data[0])
+
+
+@pytest.fixture(scope="module")
+def elbo_fit(data):
+    return _fit(ELBO, data[0])[0]
+
+
+def _encoder_checks(model):
+    checks = [e for e in model.history_ if e["phase"] == "encoder"]
+    iters = [e["encoder_iter"] for e in checks]
+    return iters, np.array([e["prior_mismatch"] for e in checks])
+
+
+def _encoder_output(model, x):
+    t = torch.tensor(0.5 * model.T)
+    with torch.no_grad():
+        return model.encoder_(t, torch.as_tensor(x, dtype=torch.float32)).numpy()
+
+
+def _recomputed(model, rows, seed, reps=N_REPLICATES):
+    """The trainer's statistic, recomputed ``reps`` times on independent draws.
+
+    Each replicate: ``N_VAL`` held-out rows on ``PATHS`` encoder paths each, pushed to ``T``
+    on the model's time grid by ``encoder_`` (and, on the same rows and noise, by the
+    reference ``h = None``), unbiased RBF-MMD² to ``N_PRIOR`` fresh prior draws. Returns
+    the two arrays (kept, reference) of ``reps`` values: their spread is that of one
+    trainer-style statistic (rows, path noise and prior draws all resampled).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    grid = time_grid(model.T, model.n_steps, spacing=model.time_grid)
+    rows = torch.as_tensor(rows, dtype=torch.float32)
+    kept, ref = [], []
+    with torch.no_grad():
+        for _ in range(reps):
+            pick = torch.randperm(rows.shape[0], generator=gen)[:N_VAL]
+            x0 = rows[pick].repeat(PATHS, 1)
+            noise = torch.randn((grid.numel() - 1, *x0.shape), generator=gen)
+            prior = model.sde_.prior_sample((N_PRIOR, x0.shape[1]), generator=gen)
+            within = kernel_mean_multiscale(prior, unbiased=True)
+            for h, out in ((model.encoder_, kept), (None, ref)):
+                z = encoder_chain(model.sde_, h, x0, grid, noise=noise)[0][-1]
+                out.append(float(mmd2_multiscale_to(z, prior, within)))
+    return np.array(kept), np.array(ref)
+
+
+@pytest.fixture(scope="module")
+def noise_floor():
+    """Twice the spread of the unbiased MMD² between ``N_LATENT`` prior draws and a fixed set
+    of ``N_PRIOR`` prior draws (the statistic when the encoder is exactly the prior): 4 fixed
+    sets x 16 draws, pooled within-set spread (~0.0012, so the floor is ~0.0024)."""
+    gen = torch.Generator().manual_seed(12345)
+    devs = []
+    for _ in range(4):
+        fixed = torch.randn(N_PRIOR, 2, generator=gen)
+        within = kernel_mean_multiscale(fixed, unbiased=True)
+        vals = [
+            float(mmd2_multiscale_to(torch.randn(N_LATENT, 2, generator=gen), fixed, within))
+            for _ in range(16)
+        ]
+        devs.append(np.array(vals) - np.mean(vals))
+    sd = np.sqrt(np.sum(np.concatenate(devs) ** 2) / (4 * 16 - 4))
+    return 2.0 * sd
+
+
+# ---------------------------------------------------------------------- 1. kept and used
+def test_encoder_is_kept_and_used_by_scores_and_samples(interrupted, data):
+    model, _ = interrupted
+    X, held_out = data
+    assert model.encoder_improved_ is True
+    assert model.encoder_best_iter_ > 0
+    assert model.prior_mismatch_ < model.reference_prior_mismatch_
+    # the kept encoder is a trained one, not the zero-initialised reference
+    assert np.abs(_encoder_output(model, held_out[:200])).max() > 1e-3
+
+    # the same model with h = 0: scores and (ODE) samples must change, and the held-out
+    # bound must get worse, because the decoder was trained on the kept encoder's paths
+    zeroed = copy.deepcopy(model)
+    for p in zeroed.encoder_.parameters():
+        p.data.zero_()
+    Xt = held_out[:300]
+    kept_scores, zero_scores = model.score_samples(Xt), zeroed.score_samples(Xt)
+    assert np.isfinite(kept_scores).all()
+    # measured: -2.78 nats per row with the kept encoder, -2.86 with h = 0
+    assert kept_scores.mean() > zero_scores.mean() + 0.03, (kept_scores.mean(), zero_scores.mean())
+
+    ode, ode_zeroed = (copy.deepcopy(m).set_params(sampler="ode") for m in (model, zeroed))
+    a, b = ode.sample(200, random_state=0), ode_zeroed.sample(200, random_state=0)
+    assert np.isfinite(a).all()
+    assert np.abs(a - b).mean() > 1e-2
+
+
+# ------------------------------------------------- 2. the restored encoder is the best one
+def test_kept_encoder_statistic_recomputed_independently(interrupted, data, noise_floor):
+    model, _ = interrupted
+    _, held_out = data
+    kept, ref = _recomputed(model, held_out, seed=0)
+    # tolerance: 4 standard deviations of ONE recomputed statistic (the trainer's value is one
+    # draw of it, on its own 200 validation rows), measured from the 16 replicates (~0.003)
+    # plus the spread of their mean
+    tol_kept = 4 * kept.std(ddof=1) * np.sqrt(1 + 1 / kept.size)
+    tol_ref = 4 * ref.std(ddof=1) * np.sqrt(1 + 1 / ref.size)
+    # the recomputation measures what the trainer measures: it agrees on the reference ...
+    assert abs(ref.mean() - model.reference_prior_mismatch_) < tol_ref, (ref.mean(), tol_ref)
+    # ... and on the fitted encoder_: the restored encoder is the one whose statistic was
+    # reported (the last encoder of this fit has MMD² ~0.1, far outside the tolerance)
+    assert abs(kept.mean() - model.prior_mismatch_) < tol_kept, (kept.mean(), tol_kept)
+    # the same on the paired ratio kept / reference, which varies less with the rows drawn
+    # (measured ~0.70 +- 0.09 per replicate; the last encoder of this fit gives ~2.5)
+    ratio = kept / ref
+    tol_ratio = 4 * ratio.std(ddof=1) * np.sqrt(1 + 1 / ratio.size)
+    trainer_ratio = model.prior_mismatch_ / model.reference_prior_mismatch_
+    assert abs(ratio.mean() - trainer_ratio) < tol_ratio, (ratio.mean(), trainer_ratio, tol_ratio)
+    # the kept encoder is clearly better than the reference: on the same rows and noise,
+    # the mean difference exceeds 4 standard errors (measured spread of the 16 paired
+    # differences, ~0.006: it depends on which 200 rows are drawn) and the noise floor
+    diff = ref - kept
+    se = diff.std(ddof=1) / np.sqrt(diff.size)
+    assert diff.mean() > max(4 * se, noise_floor), (diff.mean(), se, noise_floor)
+    # and it is the best the trainer saw (the restored encoder_best_iter_ check)
+    iters, stats = _encoder_checks(model)
+    assert iters[int(np.argmin(stats))] == model.encoder_best_iter_
+    assert model.prior_mismatch_ == pytest.approx(stats.min())
+
+
+# --------------------------------------------------------------------- 3. plateau stop
+def test_plateau_stops_the_encoder_early(interrupted):
+    model, messages = interrupted
+    p = INTERRUPT
+    assert not any("diverged" in m for m in messages), messages  # not the runaway guard
+    assert model.encoder_stopped_iter_ < p["encoder_max_iter"]
+    # not the decoder budget either: the encoder phase ended with budget left for the decoder
+    n_warm = round(p["warmup_fraction"] * p["max_iter"])
+    used = n_warm + model.encoder_stopped_iter_ * p["n_decoder_steps"]
+    assert used + p["n_decoder_steps"] <= p["max_iter"] - 100
+    assert model.history_[-1]["phase"] == "decoder"
+
+    iters, stats = _encoder_checks(model)
+    assert iters[0] == 0 and iters[-1] == model.encoder_stopped_iter_
+    assert iters == list(range(0, model.encoder_stopped_iter_ + 1, p["validation_interval"]))
+    # the documented rule, replayed on the recorded statistics: stop at the first check after
+    # encoder_min_iter that follows encoder_n_iter_no_change checks without a relative
+    # improvement of encoder_tol over the best so far
+    tol, patience = model.encoder_tol, model.encoder_n_iter_no_change  # 0.02, 3 (defaults)
+    best, no_improve, stop = stats[0], 0, None
+    for it, s in zip(iters[1:], stats[1:], strict=True):
+        if s < best - tol * abs(best):
+            best, no_improve = s, 0
+        else:
+            no_improve += 1
+        if it >= p["encoder_min_iter"] and no_improve >= patience:
+            stop = it
+            break
+    assert stop == model.encoder_stopped_iter_
+    # and the last `patience` checks did not improve on the best before them by tol
+    best_before = stats[:-patience].min()
+    assert np.all(stats[-patience:] >= best_before - tol * abs(best_before))
+    assert model.encoder_best_iter_ < model.encoder_stopped_iter_
+
+
+# -------------------------------------------------- 4. a gain below the noise floor
+@pytest.mark.parametrize("seed", BELOW_FLOOR_SEEDS)
+def test_gain_below_noise_floor_keeps_the_reference(seed, data, noise_floor):
+    model, _ = _fit({**DEFAULT_REF, "random_state": seed}, data[0])
+    iters, stats = _encoder_checks(model)
+    ref = model.reference_prior_mismatch_
+    gain = ref - stats[1:].min()
+    # the situation under test: some checked encoder beat the reference by more than the
+    # relative tolerance, but by less than the independently measured noise floor
+    if not 0.02 * abs(ref) < gain < noise_floor:
+        pytest.fail(f"precondition: gain {gain:.5f}, ref {ref:.5f}, floor {noise_floor:.5f}")
+    assert model.encoder_improved_ is False
+    assert model.encoder_best_iter_ == 0
+    assert model.prior_mismatch_ == model.reference_prior_mismatch_ == stats[0]
+    # the reference encoder (h = 0) is what the model holds
+    assert np.abs(_encoder_output(model, data[1][:200])).max() == 0.0
+
+
+def test_noise_floor_estimate(noise_floor):
+    # twice the null spread of the statistic at 1000 latents: 0.0019-0.0024 from 200 draws
+    # (8 fixed sets x 25) with four seeds; 0.0020 from this fixture's 64 draws. Guards the
+    # fixture the tests rely on.
+    assert 0.0015 < noise_floor < 0.0035
+
+
+# ------------------------------------------------------------------ 5. ELBO gradient
+def test_elbo_gradient_improves_the_encoder(elbo_fit, data, noise_floor):
+    model = elbo_fit
+    iters, stats = _encoder_checks(model)
+    assert model.encoder_stopped_iter_ == ELBO["encoder_max_iter"]
+    assert model.encoder_improved_ is True
+    gain = model.reference_prior_mismatch_ - model.prior_mismatch_
+    assert gain > max(noise_floor, 0.2 * model.reference_prior_mismatch_), (gain, noise_floor)
+    # the statistic goes down during training, not just at one lucky check
+    assert stats[-1] < stats[len(stats) // 2] < stats[0]
+    # independently: the fitted encoder_ is closer to the prior than the reference
+    kept, ref = _recomputed(model, data[1], seed=1)
+    diff = ref - kept
+    se = diff.std(ddof=1) / np.sqrt(diff.size)
+    assert diff.mean() > max(4 * se, noise_floor), (diff.mean(), se, noise_floor)
+    tol = 4 * kept.std(ddof=1) * np.sqrt(1 + 1 / kept.size)
+    assert abs(kept.mean() - model.prior_mismatch_) < tol, (kept.mean(), tol)
