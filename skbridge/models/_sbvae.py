@@ -147,7 +147,10 @@ n_iter_no_change, tol, monitor_train, warm_start, device, random_state, verbose
         draws from the prior (MMD, KL), or twice the standard error of the held-out −ELBO.
     n_iter_ : int
         Decoder iterations run, including those of an encoder phase that was discarded.
-    history_, n_features_in_, feature_names_in_, encoder_, decoder_
+    encoder_ : torch.nn.Module
+        The encoder drift network :math:`h_\phi(t, x)` (zero-initialised; used only when
+        ``encoder_kept_``, else the model's encoder is the reference SDE).
+    history_, n_features_in_, feature_names_in_, device_, codec_, sde_, decoder_
         As in :class:`ScoreSDE`; ``history_`` also records ``prior_mismatch`` (MMD²) and
         ``prior_kl`` at each encoder check (and ``val_neg_elbo`` with ``encoder_criterion="elbo"``),
         and the last check of the encoder phase records ``encoder_kept``.

@@ -94,8 +94,10 @@ class Trainer:
         The trained module.
     learning_rate : float
     ema_decay : float
-        The kept module (``ema``) is an exponential moving average of the trained weights;
-        with 0 and ``keep_copy=False`` it is the trained module itself.
+        The kept module (``ema``) is an exponential moving average of the trained weights.
+    keep_copy : bool
+        Keep a separate copy even with ``ema_decay=0`` (it then tracks the trained weights
+        exactly); False lets the kept module be the trained module itself.
     total : int
         Iterations the progress bar expects.
     check_every : int
