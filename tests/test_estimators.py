@@ -1,4 +1,4 @@
-"""The estimator contract of DESIGN.md beyond sklearn's checks, for SBVAE and ScoreSDE."""
+"""The estimator contract beyond sklearn's checks (docs/design.md), for SBVAE and ScoreSDE."""
 
 import pickle
 
@@ -112,7 +112,7 @@ def test_elbo_forms_finite(form, data):
 
 @pytest.mark.parametrize("c", [0.01, 3.0, 250.0])
 def test_rescaling_a_feature_shifts_scores_by_log_c(c, data):
-    # SPEC §5.7: internal standardisation makes the fitted model identical in standard units
+    # internal standardisation makes the fitted model identical in standard units
     X, Xt = data
     scale = np.array([c, 1.0])
     a = make(SBVAE).fit(X).score_samples(Xt)

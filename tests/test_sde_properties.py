@@ -1,4 +1,4 @@
-r"""Mathematical properties of the SDE layer: SPEC.md §5, properties 1–6 and 8.
+r"""Mathematical properties of the SDE layer: the bound's properties of docs/math.md.
 
 (Property 7, feature rescaling, is an estimator-level test and lives elsewhere.)
 
@@ -217,7 +217,7 @@ def perturbations(d):
 @settings(max_examples=10, **SETTINGS)
 @given(s=schedules(), t_frac=floats(0.0, 1.0))
 def test_reference_sde_matches_independent_coefficients(s, t_frac):
-    """The helper's schedule (written from SPEC.md) agrees with skbridge's reference SDEs,
+    """The helper's schedule (written from the closed forms) agrees with skbridge's reference SDEs,
     and ``α, σ²`` solve the moment ODEs ``m' = c m``, ``v' = 2 c v + g²``."""
     sde = s.make()
     t = t_frac * s.T
@@ -655,7 +655,7 @@ def test_discretisation_error_is_first_order(problem, dA, dB):
     """Property 8 (closed forms): over K0, 2K0, 4K0, 8K0 each doubling at least multiplies by
     RATE (first order: → ½) the discretisation error of (i) the exact reverse decoder's
     ``E[−ELBO] − H − PL`` (bounded by ``|PL_K − PL| + DM_K``) and its DM_K, (ii) a wrong
-    decoder's DM, (iii) ∇_{a,b} PL against the continuous KL's gradient (SPEC: O(Δ))."""
+    decoder's DM, (iii) ∇_{a,b} PL against the continuous KL's gradient (O(Δ))."""
     s, m0, v0, a, b = problem
     K0 = s.stable_K(25, a)
     Ks = [K0, 2 * K0, 4 * K0, 8 * K0]
@@ -695,7 +695,7 @@ def test_discretisation_error_is_first_order(problem, dA, dB):
 
 def test_mc_estimates_settle_as_the_grid_is_refined():
     """Property 8 (Monte Carlo): on the exact reverse drift of a 1-D Gaussian (VP, as in
-    SPEC.md §2), the chain ELBO estimates at K = 25, 50, 100, 200 match their K-step closed
+    docs/math.md), the chain ELBO estimates at K = 25, 50, 100, 200 match their K-step closed
     forms and change less and less from one grid to the next."""
     s, m0, v0 = Schedule("vp", 1.0, 0.1, 20.0), np.array([0.5]), np.array([0.36])
     sde, n = s.make(), 20000

@@ -1,8 +1,8 @@
-r"""The losses of SPEC.md §2–3, one function per formula.
+r"""The losses of SB-VAE and its chain ELBO (docs/math.md), one function per formula.
 
 Notation: grid :math:`0 = t_0 < \dots < t_K = T`, :math:`\Delta_k = t_{k+1} - t_k`,
 :math:`g_k = g(t_k)`, :math:`u_k = u_\phi(t_k, X_k)`, :math:`s_{k+1} = s_\theta(t_{k+1}, X_{k+1})`,
-:math:`\bar g_k` the decoder's step-k noise scale and :math:`r = g_k / \bar g_k`. SPEC.md writes
+:math:`\bar g_k` the decoder's step-k noise scale and :math:`r = g_k / \bar g_k`. The paper's chain has
 :math:`\bar g_k = g_{k+1}`; skbridge uses :math:`\bar g_k = g_k` (:math:`r = 1`, see
 :func:`~skbridge.sde.decoder_chain`), and the step functions below keep :math:`r` general.
 All per-row quantities sum over the event dimensions.

@@ -1,4 +1,4 @@
-r"""Time grid and the three simulators of SPEC.md: encoder chain, decoder chain, probability flow.
+r"""Time grid and the three simulators (docs/math.md): encoder chain, decoder chain, probability flow.
 
 Drifts are passed as callables ``h(t, x)`` / ``k(t, x)`` returning a tensor shaped like ``x``;
 ``t`` is either a 0-d tensor or one time per row. ``h=None`` means the reference encoder
