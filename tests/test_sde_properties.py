@@ -60,6 +60,7 @@ from skbridge.sde import (
     mmd2_multiscale,
     predictor_corrector,
     prior_loss_surrogate,
+    probability_flow,
     time_grid,
 )
 
@@ -1058,3 +1059,65 @@ def test_corrector_reduces_the_chains_variance_error():
     err_plain, err_pc = ((x.var(0) - v0).abs() for x in (plain, pc))
     assert (err_pc + Z * math.sqrt(2) * se < err_plain).all(), (err_plain, err_pc)
     torch.testing.assert_close(pc.mean(0), m0, atol=float(Z * (v0.max() / n) ** 0.5) + 0.02, rtol=0)
+
+
+# ------------------------------------------------- exponential integrator (sampler="ei")
+def _gaussian_flow_problem(kind):
+    """Data N(0, s²I) under a reference SDE: the exact k of the probability-flow ODE and its
+    exact solution x_0 = sqrt(v_0 / v_T) z, v_t = α_t² s² + σ_t²."""
+    from skbridge.sde import make_reference_sde
+
+    sde = (
+        make_reference_sde("vp", beta_max=20.0, T=1.0)
+        if kind == "vp"
+        else make_reference_sde("brownian", sigma=2.0, T=1.0)
+    )
+    s2 = 0.09
+    z = torch.randn(4000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    z = z * math.sqrt(sde.prior_var)
+    one = torch.tensor(1.0, dtype=torch.float64)
+    v_T = float(sde.alpha(one) ** 2 * s2 + sde.sigma(one) ** 2)
+
+    def k(t, x):  # (h - k)/g = ∇log ρ_t = -x / v_t with h = 0
+        return sde.diffusion(t) * x / (sde.alpha(t) ** 2 * s2 + sde.sigma(t) ** 2)
+
+    return sde, k, z, z * math.sqrt(s2 / v_T)
+
+
+@pytest.mark.parametrize("kind", ["vp", "brownian"])
+@pytest.mark.parametrize("order", [1, 2])
+def test_exponential_integrator_is_exact_for_the_linear_part(kind, order):
+    from skbridge.sde import exponential_integrator, make_reference_sde
+
+    sde = make_reference_sde(kind, beta_max=20.0, sigma=2.0, T=1.0)
+    z = torch.randn(50, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    grid = time_grid(1.0, 5, dtype=torch.float64)
+    zero = lambda t, x: torch.zeros_like(x)  # noqa: E731
+    out = exponential_integrator(sde, None, zero, z, grid, order=order)
+    ratio = sde.alpha(grid[0]) / sde.alpha(grid[-1])
+    np.testing.assert_allclose(out.numpy(), (ratio * z).numpy(), rtol=1e-12)
+    # Heun on the same 5 steps is not exact for the linear VP drift
+    if kind == "vp":
+        heun = probability_flow(sde, None, zero, z, grid)
+        assert float((heun - ratio * z).abs().max()) > 1e-3
+
+
+@pytest.mark.parametrize("kind", ["vp", "brownian"])
+def test_exponential_integrator_converges_at_second_order(kind):
+    """Against the exact flow of Gaussian data: the midpoint steps' error falls at least
+    like K^-2 between 32 and 64 steps (measured: 3.0 for VP, 2.1 for Brownian), the Euler
+    steps' like K^-1 at most, and at 16 steps it is below Heun's (VP: 0.0011 vs 0.030)."""
+    from skbridge.sde import exponential_integrator
+
+    sde, k, z, exact = _gaussian_flow_problem(kind)
+
+    def err(K, order):
+        grid = time_grid(1.0, K, dtype=torch.float64)
+        return float(
+            (exponential_integrator(sde, None, k, z, grid, order=order) - exact).abs().mean()
+        )
+
+    assert math.log2(err(32, 2) / err(64, 2)) > 1.8
+    assert math.log2(err(32, 1) / err(64, 1)) < 1.2
+    heun = probability_flow(sde, None, k, z, time_grid(1.0, 16, dtype=torch.float64))
+    assert err(16, 2) < float((heun - exact).abs().mean())

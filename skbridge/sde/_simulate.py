@@ -28,6 +28,7 @@ __all__ = [
     "decoder_chain",
     "predictor_corrector",
     "probability_flow",
+    "exponential_integrator",
     "SAMPLERS",
     "rowwise",
 ]
@@ -237,3 +238,73 @@ def probability_flow(
     # backwards from T; the last step stays Euler: drifts are not evaluated at t = 0, where
     # the decoder's noise-prediction parametrisation is singular
     return integrate_ode(v, z, grid.flip(0), method=method, euler_last=True)
+
+
+def _time_of_ratio(sde: ReferenceSDE, rho: Tensor, T: float) -> Tensor:
+    r"""Times at which :math:`\sigma(t)/\alpha(t)` (increasing in ``t``) equals ``rho``."""
+    lo, hi = torch.zeros_like(rho), torch.full_like(rho, float(T))
+    for _ in range(64):  # bisection, float64: to machine precision
+        mid = 0.5 * (lo + hi)
+        below = sde.sigma(mid) / sde.alpha(mid) < rho
+        lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def exponential_integrator(
+    sde: ReferenceSDE,
+    h: Drift | None,
+    k: Drift,
+    z: Tensor,
+    grid: Tensor,
+    *,
+    order: int = 2,
+) -> Tensor:
+    r"""The probability-flow ODE solved backwards from :math:`z` at :math:`T` with the
+    reference's linear part integrated exactly (an exponential integrator, as DDIM and
+    DPM-Solver: Song et al., ICLR 2021; Lu et al., NeurIPS 2022).
+
+    The ODE :math:`dx/dt = c(t)\,x + \tfrac12 g(t)\big(h_\phi + k_\theta\big)(t, x)` reads
+    :math:`dx/dt = c\,x + \frac{g^2}{2\sigma}\hat\varepsilon(t, x)` with the noise prediction
+    :math:`\hat\varepsilon = \sigma\,(h_\phi + k_\theta)/g` (for ScoreSDE's decoder, the
+    network's output itself). In the variables :math:`y = x/\alpha(t)` and
+    :math:`\rho = \sigma(t)/\alpha(t)` it is :math:`dy/d\rho = \hat\varepsilon`: the linear
+    part is gone, so with :math:`h + k \equiv 0` the solution :math:`z\,\alpha(0)/\alpha(T)`
+    is exact. ``order=1`` takes Euler steps in :math:`\rho` (DDIM's deterministic step,
+    DPM-Solver-1): :math:`y_t = y_s + (\rho_t - \rho_s)\,\hat\varepsilon_s`. ``order=2`` takes
+    midpoint steps: :math:`\hat\varepsilon` is evaluated again at
+    :math:`\rho_m = (\rho_s + \rho_t)/2` (its time found by bisection) from the Euler
+    half-step, and :math:`y_t = y_s + (\rho_t - \rho_s)\,\hat\varepsilon_m`; no evaluation
+    falls on :math:`t = 0`, where :math:`\sigma = 0`. Network evaluations: ``K`` or ``2K``.
+
+    On Gaussian data with the exact score and the VP reference (``beta_max=20``) the mean
+    error at ``K = 8 / 16`` steps is 0.011 / 0.0011 for ``order=2`` against 0.066 / 0.030
+    for :func:`probability_flow`'s Heun steps (tests/test_sde_properties.py measures the
+    order). With a trained network it is not yet a sampler of the estimators: on two moons
+    (ScoreSDE, 300 iterations) against a 1000-step Heun solve it was 3x closer at 50 steps
+    (0.043 against 0.120) but farther at 5-20 steps on the uniform grid (1.08 / 1.25 /
+    0.34 against 0.34 / 0.31 / 0.26); the few-step regime needs a grid and a measurement
+    of its own (docs/math.md).
+    """
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order}")
+    g64 = grid.double()
+    alpha = sde.alpha(g64)
+    rho = sde.sigma(g64) / alpha
+    rho_m = 0.5 * (rho[1:] + rho[:-1])
+    t_m = _time_of_ratio(sde, rho_m, float(g64[-1]))
+    alpha_m = sde.alpha(t_m).tolist()
+    t_m = t_m.to(grid.dtype)
+    alpha, rho, rho_m = alpha.tolist(), rho.tolist(), rho_m.tolist()
+
+    def eps(t, x):
+        hk = k(t, x) if h is None else h(t, x) + k(t, x)
+        return (sde.sigma(t) / sde.diffusion(t)) * hk
+
+    y = z / alpha[-1]
+    for i in range(grid.numel() - 2, -1, -1):  # from t_{i+1} down to t_i
+        e = eps(grid[i + 1], alpha[i + 1] * y)
+        if order == 2:
+            y_m = y + (rho_m[i] - rho[i + 1]) * e
+            e = eps(t_m[i], alpha_m[i] * y_m)
+        y = y + (rho[i] - rho[i + 1]) * e
+    return alpha[0] * y
