@@ -287,7 +287,6 @@ class NetworkGenerator(GeneratorEstimator):
             name=type(self).__name__,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            keep_copy=False,
         )
         gen = torch_generator(int(seeds[0]), dev)
         x_train = fd.x_train

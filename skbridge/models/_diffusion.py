@@ -174,7 +174,7 @@ class DiffusionEstimator(GeneratorEstimator):
         self.device_ = dev
         self.codec_ = codec
         self.sde_ = sde
-        self.decoder_ = run.ema
+        self.decoder_ = run.ema.requires_grad_(False)
         adopt_history(self, run.trainer.history, run.it, fd.warm)
         self._adopt_encoder(encoder, info)
         self._score_seed = int(fd.seeds[3])

@@ -44,7 +44,6 @@ class FitData:
     x_val: torch.Tensor
     offset_train: np.ndarray
     offset_val: np.ndarray
-    held_out: bool
 
 
 def prepare_fit(est, X, *, hold_out: bool) -> FitData:
@@ -65,8 +64,8 @@ def prepare_fit(est, X, *, hold_out: bool) -> FitData:
     if hold_out and n_val >= 2 and n - n_val >= 2:
         perm = rng.permutation(n)
         val, train = perm[:n_val], perm[n_val:]
-        return FitData(warm, codec, dev, seeds, Z[train], Z[val], offset[train], offset[val], True)
-    return FitData(warm, codec, dev, seeds, Z, Z, offset, offset, False)
+        return FitData(warm, codec, dev, seeds, Z[train], Z[val], offset[train], offset[val])
+    return FitData(warm, codec, dev, seeds, Z, Z, offset, offset)
 
 
 def build_seeded(seed: int, build: Callable[[], nn.Module]):
@@ -94,10 +93,8 @@ class Trainer:
         The trained module.
     learning_rate : float
     ema_decay : float
-        The kept module (``ema``) is an exponential moving average of the trained weights.
-    keep_copy : bool
-        Keep a separate copy even with ``ema_decay=0`` (it then tracks the trained weights
-        exactly); False lets the kept module be the trained module itself.
+        The kept module (``ema``) is an exponential moving average of the trained weights;
+        with 0 it is the trained module itself.
     total : int
         Iterations the progress bar expects.
     check_every : int
@@ -124,14 +121,12 @@ class Trainer:
         name: str,
         tol: float = 0.0,
         n_iter_no_change: int = 1,
-        keep_copy: bool = True,
         what: str = "training",
     ):
         self.module = module
         self.opt = torch.optim.Adam(module.parameters(), lr=float(learning_rate))
         self.ema_decay = float(ema_decay)
-        copy_it = keep_copy or self.ema_decay > 0
-        self.ema = copy.deepcopy(module).requires_grad_(False) if copy_it else module
+        self.ema = copy.deepcopy(module).requires_grad_(False) if self.ema_decay > 0 else module
         self.check_every = int(check_every)
         self.tol, self.n_iter_no_change = float(tol), int(n_iter_no_change)
         self.what = what
