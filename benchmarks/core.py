@@ -274,9 +274,10 @@ def measure(
         "n_iter": int(model.n_iter_),
         "iters_per_second": model.n_iter_ / fit_s,
         "phase_costs": costs,
-        "encoder_improved": bool(model.encoder_improved_),
-        "encoder_stopped_iter": int(model.encoder_stopped_iter_),
-        "encoder_best_iter": int(model.encoder_best_iter_),
+        # ScoreSDE has no encoder attributes: its encoder is never trained
+        "encoder_improved": bool(getattr(model, "encoder_improved_", False)),
+        "encoder_stopped_iter": int(getattr(model, "encoder_stopped_iter_", 0)),
+        "encoder_best_iter": int(getattr(model, "encoder_best_iter_", 0)),
         "score_test": score,
         "score_seconds": score_s,
         "energy_distance_sample_test": ed_sample,

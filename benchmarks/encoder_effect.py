@@ -51,9 +51,10 @@ def run(seed=0):
                     "fit_s": fit_s,
                     "score": model.score(X_test),
                     "energy_distance": float(ed),
-                    "encoder_improved": model.encoder_improved_,
-                    "encoder_stopped_iter": model.encoder_stopped_iter_,
-                    "encoder_best_iter": model.encoder_best_iter_,
+                    # ScoreSDE has no encoder attributes: its encoder is never trained
+                    "encoder_improved": getattr(model, "encoder_improved_", False),
+                    "encoder_stopped_iter": getattr(model, "encoder_stopped_iter_", 0),
+                    "encoder_best_iter": getattr(model, "encoder_best_iter_", 0),
                     "reference_prior_mismatch": getattr(model, "reference_prior_mismatch_", None),
                     "prior_mismatch": getattr(model, "prior_mismatch_", None),
                 }
