@@ -69,12 +69,34 @@ def test_sample_reproducible_and_independent_of_earlier_calls(factory, data):
     assert not np.array_equal(first, model.sample(50, random_state=1))
 
 
-@pytest.mark.parametrize("sampler", ["sde", "pc", "ode"])
+@pytest.mark.parametrize("sampler", ["sde", "pc", "ode", "dpm", "dpm-sde"])
 def test_samplers(sampler, data):
     X, _ = data
     model = make(ScoreSDE, sampler=sampler).fit(X)
     S = model.sample(30, random_state=0)
     assert S.shape == (30, 2) and np.isfinite(S).all()
+
+
+def test_dpm_samplers_evaluate_the_network_once_per_step(data):
+    """n_steps is the number of network evaluations (read at sampling time); the ODE's
+    data prediction reads the kept encoder, the reverse SDE's (the decoder chain's) does
+    not; score_samples does not depend on the sampler."""
+    X, Xt = data
+    model = make(SBVAE, encoder="joint").fit(X)
+    assert model.encoder_kept_
+    score, n_steps = model.score_samples(Xt), model.n_steps
+    calls = {"decoder": 0, "encoder": 0}
+    for name in calls:
+        getattr(model, f"{name}_").register_forward_hook(
+            lambda *_, name=name: calls.__setitem__(name, calls[name] + 1)
+        )
+    for sampler in ("dpm", "dpm-sde"):
+        calls.update(decoder=0, encoder=0)
+        model.set_params(sampler=sampler, n_steps=7)
+        S = model.sample(25, random_state=0)
+        assert S.shape == (25, 2) and np.isfinite(S).all()
+        assert calls == {"decoder": 7, "encoder": 7 if sampler == "dpm" else 0}, sampler
+    np.testing.assert_array_equal(model.set_params(n_steps=n_steps).score_samples(Xt), score)
 
 
 def test_score_samples_per_row_independent_of_batch(data):

@@ -1121,3 +1121,84 @@ def test_exponential_integrator_converges_at_second_order(kind):
     assert math.log2(err(32, 1) / err(64, 1)) < 1.2
     heun = probability_flow(sde, None, k, z, time_grid(1.0, 16, dtype=torch.float64))
     assert err(16, 2) < float((heun - exact).abs().mean())
+
+
+@pytest.mark.parametrize("kind", ["vp", "brownian"])
+def test_dpm_solver_is_exact_for_the_linear_part(kind):
+    """With a zero nonlinear part the ODE's solution z α(0)/α(T) comes out to rounding, on
+    the few-step grid and on a uniform one."""
+    from skbridge.sde import dpm_solver, make_reference_sde, sampling_grid
+
+    sde = make_reference_sde(kind, beta_max=20.0, sigma=2.0, T=1.0)
+    z = torch.randn(50, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    zero = lambda t, x: torch.zeros_like(x)  # noqa: E731
+    for grid in (
+        sampling_grid(sde, 6, dtype=torch.float64),
+        time_grid(1.0, 5, dtype=torch.float64),
+    ):
+        ratio = sde.alpha(grid[0]) / sde.alpha(grid[-1])
+        out = dpm_solver(sde, None, zero, z, grid)
+        np.testing.assert_allclose(out.numpy(), (ratio * z).numpy(), rtol=1e-12)
+
+
+def test_sampling_grid_is_uniform_in_log_noise_ratio():
+    from skbridge.sde import make_reference_sde, sampling_grid
+
+    sde = make_reference_sde("vp", beta_max=20.0, T=1.0)
+    grid = sampling_grid(sde, 10, rho_min=0.02, dtype=torch.float64)
+    assert grid.numel() == 11 and float(grid[0]) == 0.0 and float(grid[-1]) == 1.0
+    assert bool((grid[1:] > grid[:-1]).all())
+    log_rho = torch.log(sde.sigma(grid[1:]) / sde.alpha(grid[1:]))
+    np.testing.assert_allclose(float(log_rho[0]), math.log(0.02), rtol=1e-9)
+    steps = (log_rho[1:] - log_rho[:-1]).numpy()
+    np.testing.assert_allclose(steps, steps[0], rtol=1e-6)
+    assert sampling_grid(sde, 1).tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("kind", ["vp", "brownian"])
+def test_dpm_solver_converges_at_second_order(kind):
+    """Against the exact flow of Gaussian data between t_a > 0 and T on the log-SNR grid
+    (no denoising step: its error does not shrink with K): the multistep's error falls like
+    K^-2 (order=2) and about like K^-1 (order=1)."""
+    from skbridge.sde import dpm_solver, sampling_grid
+
+    sde, k, z, _ = _gaussian_flow_problem(kind)
+    s2 = 0.09
+
+    def variance(t):
+        return float(sde.alpha(t) ** 2 * s2 + sde.sigma(t) ** 2)
+
+    def err(K, order):
+        grid = sampling_grid(sde, K + 1, dtype=torch.float64)[1:]  # t_a = grid[0] > 0
+        exact = z * math.sqrt(variance(grid[0]) / variance(grid[-1]))
+        return float((dpm_solver(sde, None, k, z, grid, order=order) - exact).abs().mean())
+
+    # measured (VP / Brownian): order 2 0.0013 -> 0.00033 / 0.00043 -> 0.00012, order 1
+    # 0.017 -> 0.0088 / 0.013 -> 0.0067 from 32 to 64 steps
+    assert math.log2(err(32, 2) / err(64, 2)) > 1.8
+    assert 0.8 < math.log2(err(32, 1) / err(64, 1)) < 1.2
+    assert err(32, 2) < err(32, 1) / 4
+
+
+def test_dpm_solver_few_steps_beat_heun_at_equal_evaluations():
+    """VP, Gaussian data, exact score: 10 evaluations of the multistep solver on the log-SNR
+    grid land closer to the exact flow at 0 than Heun with 10 evaluations (5 steps plus an
+    Euler step) on the uniform grid; the stochastic version's samples have the data's
+    variance within 4 Monte Carlo standard errors plus 2% bias where the Euler–Maruyama chain
+    with 10 steps is far off (measured: mean error 0.0063 against Heun's 0.069; variance
+    0.0910 against 0.09, the chain's 0.0100)."""
+    from skbridge.sde import dpm_solver, sampling_grid
+
+    sde, k, z, exact = _gaussian_flow_problem("vp")
+    s2 = 0.09
+    grid = sampling_grid(sde, 10, dtype=torch.float64)
+    ode = dpm_solver(sde, None, k, z, grid)
+    heun = probability_flow(sde, None, k, z, time_grid(1.0, 6, dtype=torch.float64))
+    assert float((ode - exact).abs().mean()) < 0.5 * float((heun - exact).abs().mean())
+    gen = torch.Generator().manual_seed(3)
+    x = dpm_solver(sde, None, k, z, grid, stochastic=True, generator=gen)
+    var = float(x.var())
+    se = s2 * math.sqrt(2.0 / (x.numel() - 1))
+    assert abs(var - s2) < 4 * se + 0.02 * s2
+    chain = decoder_chain(sde, k, z, time_grid(1.0, 10, dtype=torch.float64), generator=gen)
+    assert abs(float(chain.var()) - s2) > 4 * (abs(var - s2) + se)

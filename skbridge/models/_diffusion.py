@@ -27,10 +27,12 @@ from ..sde import (
     TIME_GRIDS,
     chain_elbo,
     decoder_chain,
+    dpm_solver,
     make_reference_sde,
     plugin_diagnostics,
     predictor_corrector,
     probability_flow,
+    sampling_grid,
     time_grid,
     uses_exact_divergence,
 )
@@ -216,17 +218,34 @@ class DiffusionEstimator(GeneratorEstimator):
     def _generate(self, n, gen):
         """Reverse Euler–Maruyama from :math:`X_T \\sim \\pi` over ``n_steps`` steps
         (``sampler="sde"``), the same with a Langevin corrector step before each step
-        (``sampler="pc"``), or the probability-flow ODE (``sampler="ode"``); see
+        (``sampler="pc"``), the probability-flow ODE (``sampler="ode"``), or the
+        exponential integrators of the ODE and the reverse SDE on the log-SNR grid
+        (``"dpm"``, ``"dpm-sde"``: ``n_steps`` network evaluations); see
         :meth:`resolved_sampler` for ``"auto"``."""
         sampler = self.resolved_sampler()
-        grid = self._grid()
+        if sampler.startswith("dpm"):
+            grid = sampling_grid(
+                self.sde_, self.resolved_n_steps(), device=self.device_, dtype=torch.float32
+            )
+        else:
+            grid = self._grid()
         out = []
         for start in range(0, n, _SAMPLE_CHUNK):
             m = min(_SAMPLE_CHUNK, n - start)
             z = self.sde_.prior_sample(
                 (m, self.codec_.n_latent_), generator=gen, device=self.device_
             )
-            if sampler == "ode":
+            if sampler in ("dpm", "dpm-sde"):
+                x = dpm_solver(
+                    self.sde_,
+                    self._h(),
+                    self.decoder_,
+                    z,
+                    grid,
+                    stochastic=sampler == "dpm-sde",
+                    generator=gen,
+                )
+            elif sampler == "ode":
                 x = probability_flow(self.sde_, self._h(), self.decoder_, z, grid)
             elif sampler == "pc":
                 x = predictor_corrector(

@@ -28,12 +28,14 @@ from ._simulate import (
     TIME_GRIDS,
     decoder_chain,
     decoder_drift,
+    dpm_solver,
     encoder_chain,
     encoder_drift,
     exponential_integrator,
     predictor_corrector,
     probability_flow,
     rowwise,
+    sampling_grid,
     time_grid,
 )
 from ._statistics import (
@@ -61,6 +63,7 @@ __all__ = [
     "decoder_prior_score",
     "denoising_score_matching",
     "divergence",
+    "dpm_solver",
     "drift_matching_control_variate",
     "drift_matching_loss",
     "encoder_chain",
@@ -81,6 +84,7 @@ __all__ = [
     "prior_loss_surrogate",
     "probability_flow",
     "rowwise",
+    "sampling_grid",
     "TIME_GRIDS",
     "time_grid",
 ]

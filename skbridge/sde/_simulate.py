@@ -29,12 +29,14 @@ __all__ = [
     "predictor_corrector",
     "probability_flow",
     "exponential_integrator",
+    "dpm_solver",
+    "sampling_grid",
     "SAMPLERS",
     "rowwise",
 ]
 
 Drift = Callable[[Tensor, Tensor], Tensor]
-SAMPLERS = ("sde", "ode", "pc")
+SAMPLERS = ("sde", "ode", "pc", "dpm", "dpm-sde")
 
 
 TIME_GRIDS = ("uniform", "quadratic")
@@ -279,11 +281,9 @@ def exponential_integrator(
     On Gaussian data with the exact score and the VP reference (``beta_max=20``) the mean
     error at ``K = 8 / 16`` steps is 0.011 / 0.0011 for ``order=2`` against 0.066 / 0.030
     for :func:`probability_flow`'s Heun steps (tests/test_sde_properties.py measures the
-    order). With a trained network it is not yet a sampler of the estimators: on two moons
-    (ScoreSDE, 300 iterations) against a 1000-step Heun solve it was 3x closer at 50 steps
-    (0.043 against 0.120) but farther at 5-20 steps on the uniform grid (1.08 / 1.25 /
-    0.34 against 0.34 / 0.31 / 0.26); the few-step regime needs a grid and a measurement
-    of its own (docs/math.md).
+    order). The estimators' few-step samplers use the multistep :func:`dpm_solver` (one
+    evaluation a step) on :func:`sampling_grid` instead: with a trained network on the
+    uniform grid this single-step solver was no better than Heun at 5-20 steps (docs/math.md).
     """
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order}")
@@ -308,3 +308,113 @@ def exponential_integrator(
             e = eps(t_m[i], alpha_m[i] * y_m)
         y = y + (rho[i] - rho[i + 1]) * e
     return alpha[0] * y
+
+
+def _log_ratio(sde: ReferenceSDE, t: Tensor) -> Tensor:
+    r""":math:`\log(\sigma(t)/\alpha(t))`, the negative half log-SNR (float64)."""
+    t = t.double()
+    return torch.log(sde.sigma(t)) - torch.log(sde.alpha(t))
+
+
+def sampling_grid(
+    sde: ReferenceSDE, n_steps: int, *, rho_min: float = 0.02, device=None, dtype=None
+) -> Tensor:
+    r"""A few-step grid for the ODE samplers: :math:`0 = t_0 < t_1 < \dots < t_K = T` with
+    :math:`t_1, \dots, t_K` uniform in the log noise-to-signal ratio
+    :math:`\log(\sigma/\alpha)` (uniform in log-SNR, as DPM-Solver) from
+    :math:`\sigma(t_1)/\alpha(t_1) = \rho_{\min}` to :math:`T`; the last step, into
+    :math:`t_0 = 0`, is the denoising step. ``n_steps = 1``: :math:`\{0, T\}`.
+    """
+    K = int(n_steps)
+    if K < 1:
+        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+    T = float(sde.T)
+    top = _log_ratio(sde, torch.tensor(T, dtype=torch.float64))
+    lo = max(math.log(rho_min), float(_log_ratio(sde, torch.tensor(1e-3 * T))))
+    if K == 1 or lo >= float(top):  # a reference that stays near the data: uniform
+        inner = torch.linspace(0.0, T, K + 1, dtype=torch.float64)[1:]
+    else:
+        levels = torch.linspace(lo, float(top), K, dtype=torch.float64)
+        inner = _time_of_ratio(sde, levels.exp(), T)
+        inner[-1] = T
+    t = torch.cat([torch.zeros(1, dtype=torch.float64), inner])
+    return t.to(device=device, dtype=dtype or torch.get_default_dtype())
+
+
+def dpm_solver(
+    sde: ReferenceSDE,
+    h: Drift | None,
+    k: Drift,
+    z: Tensor,
+    grid: Tensor,
+    *,
+    order: int = 2,
+    stochastic: bool = False,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    r"""Exponential-integrator sampler from :math:`z` at :math:`T` back to time 0: the
+    multistep DPM-Solver++(2M) of Lu et al. (2022) in data-prediction form, one network
+    evaluation per step, for the probability-flow ODE or (``stochastic=True``) the reverse
+    SDE.
+
+    Write :math:`\lambda = \log(\alpha/\sigma)` and the data prediction
+    :math:`\hat x_0(t, x) = (x - \sigma\,\hat\varepsilon)/\alpha`. The probability-flow
+    ODE :math:`dx/dt = c\,x + \tfrac12 g\,(h_\phi + k_\theta)` has
+    :math:`\hat\varepsilon = \sigma (h_\phi + k_\theta)/g` (for SB-VAE the learned encoder
+    drift is part of it) and is solved, with the reference's linear part exact, by
+
+    .. math::
+        x_t = \frac{\sigma_t}{\sigma_s}\,x_s - \alpha_t\,(e^{-h} - 1)\,D,
+        \qquad h = \lambda_t - \lambda_s.
+
+    The reverse SDE :math:`dx = (c\,x + g\,k_\theta)\,dt + g\,d\bar W` (the decoder
+    chain's) has :math:`\hat\varepsilon = \sigma k_\theta / g` and the step
+
+    .. math::
+        x_t = \frac{\sigma_t}{\sigma_s}e^{-h}\,x_s + \alpha_t\,(1 - e^{-2h})\,D
+        + \sigma_t\sqrt{1 - e^{-2h}}\;\xi,
+
+    which with :math:`D = \hat x_0` is DDPM's ancestral step. ``order=1`` holds
+    :math:`D = \hat x_0(s, x_s)` over the step (DDIM for the ODE); ``order=2`` extrapolates
+    linearly in :math:`\lambda` through the previous step's prediction,
+    :math:`D = (1 + \tfrac1{2r})\hat x_0^{(s)} - \tfrac1{2r}\hat x_0^{(s')}`,
+    :math:`r = h_{\text{prev}}/h`. The last step, into :math:`\sigma(t_0) = 0`, returns
+    :math:`\alpha(t_0)\,\hat x_0(t_1, x_1)` (the denoising step). Meant for
+    :func:`sampling_grid`.
+    """
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order}")
+    g64 = grid.double()
+    alpha = sde.alpha(g64).tolist()
+    sigma = sde.sigma(g64).tolist()
+    lam = [
+        math.log(a) - math.log(s) if s > 0 else math.inf for a, s in zip(alpha, sigma, strict=True)
+    ]
+
+    def data_prediction(i, x):
+        t = grid[i]
+        hk = k(t, x) if h is None or stochastic else h(t, x) + k(t, x)
+        eps = (sde.sigma(t) / sde.diffusion(t)) * hk
+        return (x - sigma[i] * eps) / alpha[i]
+
+    x, previous = z, None
+    for i in range(grid.numel() - 1, 0, -1):  # from t_i down to t_{i-1}
+        x0 = data_prediction(i, x)
+        if sigma[i - 1] == 0.0:
+            return alpha[i - 1] * x0
+        step = lam[i - 1] - lam[i]
+        d = x0
+        if order == 2 and previous is not None:
+            r = (lam[i] - lam[i + 1]) / step
+            d = (1.0 + 0.5 / r) * x0 - (0.5 / r) * previous
+        if stochastic:
+            xi = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+            x = (
+                (sigma[i - 1] / sigma[i] * math.exp(-step)) * x
+                - (alpha[i - 1] * math.expm1(-2.0 * step)) * d
+                + (sigma[i - 1] * math.sqrt(-math.expm1(-2.0 * step))) * xi
+            )
+        else:
+            x = (sigma[i - 1] / sigma[i]) * x - (alpha[i - 1] * math.expm1(-step)) * d
+        previous = x0
+    return x
