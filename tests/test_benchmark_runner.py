@@ -32,14 +32,14 @@ def test_diffusion_fit_is_evaluated_with_each_sampler(moons):
         train,
         test,
         _mean_sample,
-        samplers=("pc", "sde"),  # "sde" is what "auto" runs on tables: no second row for it
+        samplers=("pc", "dpm-sde"),  # "dpm-sde" is what "auto" runs on tables: no second row
         show=lambda r: None,
     )
     assert [r["model"] for r in rows] == ["ScoreSDE", "ScoreSDE + pc sampler"]
     plain, pc = rows
     for key in ("fit_s", "n_iter", "held_out_score"):  # one fit: its columns are repeated
         assert plain[key] == pc[key]
-    assert pc["sampler"] == "pc" and plain["sampler"] == "sde"
+    assert pc["sampler"] == "pc" and plain["sampler"] == "dpm-sde"
     assert plain["sample_mean"] != pc["sample_mean"]
     assert "error" not in plain and "error" not in pc
 

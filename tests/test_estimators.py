@@ -246,8 +246,9 @@ def test_pc_sampler_with_a_kept_encoder(data):
     X, Xt = data
     model = make(SBVAE, encoder="joint").fit(X)
     assert model.encoder_kept_
+    assert model.resolved_sampler() == "dpm-sde"  # "auto" on continuous tables
+    model.set_params(sampler="sde")
     plain, score = model.sample(40, random_state=0), model.score_samples(Xt)
-    assert model.resolved_sampler() == "sde"  # "auto" on tables
     model.set_params(sampler="pc", corrector_snr=0.0)
     np.testing.assert_array_equal(model.sample(40, random_state=0), plain)
     model.set_params(corrector_snr=0.2)
@@ -256,6 +257,24 @@ def test_pc_sampler_with_a_kept_encoder(data):
     np.testing.assert_array_equal(model.score_samples(Xt), score)
     with pytest.raises(ValueError, match="corrector_snr"):
         make(ScoreSDE, corrector_snr=-1.0).fit(X)
+
+
+def test_auto_sampler_by_modality():
+    """ "auto": the few-step SDE integrator on continuous tables (measured), the plain chain
+    on tables with discrete columns and on sequences (not measured), whatever the decoder."""
+    import pandas as pd
+
+    from skbridge.data import SequenceCodec, TabularCodec
+    from skbridge.models._diffusion import auto_sampler
+
+    continuous = TabularCodec().fit(np.random.default_rng(0).normal(size=(50, 3)))
+    frame = pd.DataFrame({"x": np.arange(50.0), "c": ["a", "b"] * 25})
+    mixed = TabularCodec().fit(frame)
+    series = SequenceCodec().fit(np.random.default_rng(0).normal(size=(20, 8, 2)))
+    for score_matching in (True, False):
+        assert auto_sampler(continuous, score_matching) == "dpm-sde"
+        assert auto_sampler(mixed, score_matching) == "sde"
+        assert auto_sampler(series, score_matching) == "sde"
 
 
 def test_frozen_sbvae_is_score_sde(data):

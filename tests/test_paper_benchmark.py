@@ -1,40 +1,18 @@
 """benchmarks/paper.py --quick: the smoke run CI uses (issue 6). Not a measurement."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _smoke import run_quick  # tests/ is on sys.path
 
 pytest.importorskip("matplotlib")
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
 def test_paper_quick_runs_every_experiment(tmp_path):
     out = tmp_path / "paper.json"
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/paper.py",
-            "--quick",
-            "--out",
-            str(out),
-            "--plots",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    proc = run_quick("paper.py", out, tmp_path)
     rows = json.loads(out.read_text())["rows"]
     experiments = {r["dataset"].split(":")[0] for r in rows}
     assert experiments == {"cost", "overfitting", "far", "criterion"}

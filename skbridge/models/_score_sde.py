@@ -68,18 +68,19 @@ class ScoreSDE(DiffusionEstimator):
         ``"dpm-sde"``: the few-step exponential integrators (DPM-Solver++(2M) for the
         probability-flow ODE and for the reverse SDE, :func:`skbridge.sde.dpm_solver`; one
         evaluation per step) on a grid uniform in log-SNR (:func:`skbridge.sde.sampling_grid`)
-        instead of ``time_grid``: on two moons and the 16-D mixture ``"dpm-sde"`` with 10-20
-        steps matched the 100-step chain (docs/math.md, "Few-step sampling"). ``"auto"`` (:meth:`resolved_sampler`): ``"pc"`` on graphs without edge
-        attributes when the decoder was trained by
-        denoising score matching (ScoreSDE; an SBVAE that restored the reference encoder),
-        ``"sde"`` otherwise. On Community-small (100-step grid) the corrector lowered
-        ScoreSDE's degree / clustering / orbit MMD² from 0.039 / 0.121 / 0.023 to
-        0.034 / 0.096 / 0.012 and
-        made a kept-encoder SBVAE's worse; on QM9 molecules it lowered the share of valid
-        and connected samples (benchmarks/README.md); on tables and sequences it has not
-        been measured, so they keep ``"sde"``. The
-        sampler can be changed after ``fit`` (``set_params``); ``score_samples`` is the
-        chain ELBO of the plain chain whichever sampler is set.
+        instead of ``time_grid``. ``"auto"`` (:meth:`resolved_sampler`,
+        :func:`~skbridge.models._diffusion.auto_sampler`): ``"dpm-sde"`` on tables without
+        discrete columns (in ``benchmarks/steps.py``, 3 seeds, as good as the chain at 100
+        evaluations and far better at 10-20: two moons 0.0128 against 0.0244 energy
+        distance at 10); ``"pc"`` on graphs without edge attributes when the decoder was
+        trained by denoising score matching (ScoreSDE; an SBVAE that restored the reference
+        encoder): on Community-small (100-step grid) the corrector lowered ScoreSDE's
+        degree / clustering / orbit MMD² from 0.039 / 0.121 / 0.023 to 0.034 / 0.096 / 0.012
+        and made a kept-encoder SBVAE's worse; ``"sde"`` elsewhere (QM9 molecules, where the
+        corrector lowered the share of valid and connected samples; tables with discrete
+        columns and sequences, not yet measured). The sampler can be changed after ``fit``
+        (``set_params``); ``score_samples`` is the chain ELBO of the ``n_steps``-step
+        Euler–Maruyama chain (``"sde"``) on ``time_grid`` whichever sampler is set.
     corrector_snr : float, default=0.2
         Signal-to-noise ratio of the corrector's Langevin step (``sampler="pc"``, or
         ``"auto"`` where it runs the corrector); the step size is
