@@ -74,6 +74,7 @@ class Progress:
 
     def __init__(self, total: int, verbose: int, desc: str):
         self.verbose = verbose
+        self.total, self.desc, self.n = int(total), desc, 0
         self.bar = None
         if verbose >= 1:
             try:
@@ -81,28 +82,26 @@ class Progress:
             except ImportError:  # pragma: no cover - depends on the environment
                 tqdm = None
             if tqdm is not None:
-                self.bar = tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
+                self.bar = tqdm(total=self.total, desc=desc, leave=False, file=sys.stderr)
 
     def update(self, n: int, info: dict):
         if self.verbose < 1:
             return
+        self.n = min(self.n + int(n), self.total)
         text = ", ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items()
         )
         if self.bar is not None:
-            self.bar.update(n)
+            self.bar.update(self.n - self.bar.n)
             self.bar.set_postfix_str(text, refresh=False)
         else:
-            print(text, file=sys.stderr)
-
-    def extend(self, n: int):
-        """Grow the bar's total (an SBVAE whose encoder phase was discarded runs longer)."""
-        if self.bar is not None and n:
-            self.bar.total += n
-            self.bar.refresh()
+            print(f"{self.desc}: {self.n}/{self.total} {text}", file=sys.stderr)
 
     def close(self):
+        """End the report; a run that stopped short of ``total`` (early stopping, an encoder
+        kept) completes the bar."""
         if self.bar is not None:
+            self.bar.update(self.total - self.bar.n)
             self.bar.close()
 
 

@@ -322,6 +322,55 @@ def test_verbose_progress(data, capsys):
     assert "loss" in err
 
 
+class _Bar:
+    """A stand-in for tqdm that records what the progress bar was told."""
+
+    made = []
+
+    def __init__(self, total, desc, **kw):
+        self.total, self.desc, self.n, self.totals = total, desc, 0, [total]
+        _Bar.made.append(self)
+
+    def update(self, n):
+        self.n += n
+        self.totals.append(self.total)
+
+    def set_postfix_str(self, *a, **k):
+        pass
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("encoder", ["interrupt", "joint"])
+def test_progress_total_is_fixed_from_the_start_and_names_the_device(data, monkeypatch, encoder):
+    """An SBVAE whose encoder phase is discarded runs longer than max_iter: the bar's total
+    must already allow for it (it used to grow mid-fit), and the bar ends full."""
+    import tqdm.auto
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", _Bar)
+    _Bar.made.clear()
+    X, _ = data
+    model = make(SBVAE, verbose=1, encoder=encoder, max_iter=60).fit(X)
+    (bar,) = _Bar.made
+    assert set(bar.totals) == {bar.total} and bar.n == bar.total and bar.closed
+    assert model.n_iter_ <= bar.total
+    assert bar.desc == "SBVAE on cpu"
+    if not model.encoder_kept_:
+        assert model.n_iter_ > 60  # the discarded phase was redone
+
+
+def test_progress_without_tqdm_prints_iterations(data, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails: plain lines
+    X, _ = data
+    make(ScoreSDE, verbose=1, max_iter=40).fit(X)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("ScoreSDE on cpu: 2/40 ")
+    assert lines[-1].startswith("ScoreSDE on cpu: 40/40 ") and "loss=" in lines[-1]
+
+
 def test_device_cpu_explicit_and_auto(data):
     from skbridge._base import resolve_device
 

@@ -284,7 +284,7 @@ class NetworkGenerator(GeneratorEstimator):
             total=max_iter,
             check_every=max(1, max_iter // 20),
             verbose=self.verbose,
-            name=type(self).__name__,
+            name=f"{type(self).__name__} on {dev}",
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
         )

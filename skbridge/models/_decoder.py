@@ -72,6 +72,7 @@ class DecoderSettings:
     name: str
     monitor_train: bool = False
     control_variate: bool = False
+    progress_total: int | None = None  # iterations the progress bar expects (max_iter)
 
 
 class DecoderTraining:
@@ -120,7 +121,7 @@ class DecoderTraining:
             decoder,
             learning_rate=settings.learning_rate,
             ema_decay=settings.ema_decay,
-            total=max_iter,
+            total=settings.progress_total or max_iter,
             check_every=self.check_every,
             verbose=settings.verbose,
             name=settings.name,

@@ -155,6 +155,10 @@ class DiffusionEstimator(GeneratorEstimator):
             monitor_train=bool(self.monitor_train),
         )
 
+    def _progress_total(self, warm) -> int:
+        """Iterations the progress bar expects: the most this fit can run."""
+        return int(self.max_iter)
+
     def _fit(self, X):
         fd = prepare_fit(self, X, hold_out=self._holds_out())
         codec, dev = fd.codec, fd.device
@@ -178,7 +182,10 @@ class DiffusionEstimator(GeneratorEstimator):
             encoder, decoder = build_seeded(fd.seeds[2], build)
             decoder = decoder.to(dev)
         encoder = None if encoder is None else encoder.to(dev)
-        run = DecoderTraining(self._decoder_settings(), sde, grid, decoder, fd)
+        settings = self._decoder_settings()
+        settings.name = f"{settings.name} on {dev}"
+        settings.progress_total = self._progress_total(fd.warm)
+        run = DecoderTraining(settings, sde, grid, decoder, fd)
         try:
             info = self._train(run, encoder, fd.warm)
         finally:
@@ -197,9 +204,10 @@ class DiffusionEstimator(GeneratorEstimator):
     # --------------------------------------------------------------- inference
     def resolved_n_steps(self, codec=None) -> int:
         """The grid's ``K`` that ``sample`` and ``score_samples`` use now: ``n_steps``, with
-        ``"auto"`` resolved for the fitted data (:func:`auto_n_steps`). Read at ``sample``
-        and ``score_samples`` time, so ``set_params(n_steps=...)`` after a fit changes the
-        sampling grid (a score-matching decoder is trained in continuous time)."""
+        ``"auto"`` resolved for the fitted data (``skbridge.models._diffusion.auto_n_steps``).
+        Read at ``sample`` and ``score_samples`` time, so ``set_params(n_steps=...)`` after a
+        fit changes the sampling grid (a score-matching decoder is trained in continuous
+        time)."""
         if self.n_steps != "auto":
             return int(self.n_steps)
         if codec is None:
@@ -221,7 +229,7 @@ class DiffusionEstimator(GeneratorEstimator):
 
     def resolved_sampler(self) -> str:
         """The sampler ``sample`` runs now: ``sampler``, with ``"auto"`` resolved for the
-        fitted data and decoder (:func:`auto_sampler`)."""
+        fitted data and decoder (``skbridge.models._diffusion.auto_sampler``)."""
         check_is_fitted(self)
         if self.sampler != "auto":
             return self.sampler

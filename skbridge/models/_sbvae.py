@@ -131,9 +131,7 @@ class SBVAE(DiffusionEstimator):
         improved the kept-encoder SBVAE's bound and clustering MMD (benchmarks/README.md);
         on two moons with VP ``beta_max=1, T=0.3`` (an encoder far from the reference) it
         worsened the held-out bound by 0.04-0.08 nats in 3 of 3 seeds. Off by default.
-    data, sde, beta_min, beta_max, sigma, T, n_steps, time_grid, hidden_layer_sizes, max_iter, batch_size, \
-learning_rate, ema_decay, sampler, corrector_snr, n_elbo_samples, elbo_form, early_stopping, validation_fraction, \
-n_iter_no_change, tol, monitor_train, warm_start, device, random_state, verbose
+    data, sde, beta_min, beta_max, sigma, T, n_steps, time_grid, hidden_layer_sizes, max_iter, batch_size, learning_rate, ema_decay, sampler, corrector_snr, n_elbo_samples, elbo_form, early_stopping, validation_fraction, n_iter_no_change, tol, monitor_train, warm_start, device, random_state, verbose
         As in :class:`ScoreSDE`. ``max_iter`` counts decoder steps in all phases;
         ``validation_fraction`` also sets the rows the prior mismatch is measured on;
         ``monitor_train`` also records the training rows' −ELBO at encoder checks.
@@ -299,6 +297,17 @@ n_iter_no_change, tol, monitor_train, warm_start, device, random_state, verbose
     def _h(self):
         return self.encoder_ if self.encoder_kept_ else None
 
+    def _progress_total(self, warm) -> int:
+        # the most a fit can run: max_iter, plus an encoder phase that may be discarded and
+        # redone as decoder steps; a fit that runs less completes the bar when it ends
+        max_iter = int(self.max_iter)
+        if self.encoder == "frozen" or warm:
+            return max_iter
+        phase = max_iter - int(round(self.warmup_fraction * max_iter))
+        if self.encoder == "interrupt":
+            phase = min(phase, int(self.encoder_max_iter) * int(self.n_decoder_steps))
+        return max_iter + max(phase, 0)
+
     def _train(self, run: DecoderTraining, encoder, warm):
         """Warm-up, encoder phase, decoder phase (the class docstring); a frozen encoder,
         or a warm start, trains the decoder only (against the kept encoder, if any)."""
@@ -316,7 +325,6 @@ n_iter_no_change, tol, monitor_train, warm_start, device, random_state, verbose
         run.run(int(round(self.warmup_fraction * max_iter)), run.dsm_step, "warmup")
         info = EncoderPhase(self, run, encoder).train(max_iter)
         left = max_iter - run.it + info["discarded_iter"]
-        run.trainer.progress.extend(info["discarded_iter"])
         run.run_decoder(left, "decoder", self.early_stopping)
         return info
 
