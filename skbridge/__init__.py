@@ -1,6 +1,8 @@
 """skbridge: Schrödinger-bridge diffusion models (SB-VAE) as scikit-learn estimators."""
 
 from ._base import EncoderNotKeptWarning, TrainingError
+from ._io import ModelFileError, load, read_metadata, save
+from ._report import Report, report
 from .models import SBVAE, VAE, FlowMatching, ScoreSDE
 from .pipeline import sample_pipeline
 
@@ -15,4 +17,10 @@ __all__ = [
     "EncoderNotKeptWarning",
     "__version__",
     "sample_pipeline",
+    "report",
+    "Report",
+    "save",
+    "load",
+    "read_metadata",
+    "ModelFileError",
 ]

@@ -1,8 +1,7 @@
-"""Command line: ``python -m skbridge demo`` fits, samples and scores on bundled two-moons data."""
+"""``python -m skbridge``: the command line (see :mod:`skbridge.cli`); ``demo`` is defined here."""
 
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 
@@ -52,16 +51,12 @@ def demo(max_iter: int = 2000, seed: int = 0) -> None:
         print("  first samples:\n" + np.array2string(S[:3], precision=3))
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m skbridge")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="fit ScoreSDE and SBVAE on two moons, sample and score")
-    p.add_argument("--max-iter", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        demo(args.max_iter, args.seed)
+def main(argv=None) -> int:
+    """``python -m skbridge ...``: the same command line as the ``skbridge`` script."""
+    from .cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
