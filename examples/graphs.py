@@ -1,4 +1,8 @@
-"""Graphs with skbridge: fit a generator on a list of networkx graphs, sample new graphs,
+"""
+Graphs: Community-small
+=======================
+
+Graphs with skbridge: fit a generator on a list of networkx graphs, sample new graphs,
 score held-out ones, and judge the samples with the GraphRNN/GDSS MMD metrics.
 
 Run: ``python examples/graphs.py`` (8.3 min of CPU on a 2-core machine, 2026-12-02, nearly
@@ -11,9 +15,13 @@ degree / clustering / orbit MMD² 0.050 ± 0.015 / 0.124 ± 0.018 / 0.008 ± 0.0
 default sampler (on graphs the predictor-corrector, on a 300-step grid) and 0.069 / 0.147 /
 0.036 for the plain reverse chain of the same fit (training graphs 0.029 / 0.040 / 0.006,
 Erdős–Rényi 0.094 / 0.803 / 0.364); the benchmark's 20 sets of the same fit gave 0.048 /
-0.114 / 0.013 and 0.046 / 0.130 / 0.027.
+0.114 / 0.013 and 0.046 / 0.130 / 0.027. ``SKBRIDGE_QUICK=1`` runs it on tiny sizes
+(seconds, as in the docs build and CI).
 """
 
+import os
+
+import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
 
@@ -21,11 +29,17 @@ from skbridge import ScoreSDE
 from skbridge.data import erdos_renyi_like, make_community_small, train_test_split_graphs
 from skbridge.metrics import graph_mmd
 
+# SKBRIDGE_QUICK=1: tiny data and budgets (seconds; the docs build and CI run that)
+QUICK = os.environ.get("SKBRIDGE_QUICK") == "1"
+n_graphs, max_iter, n_sets = (30, 50, 2) if QUICK else (100, 10000, 5)
+n_steps = 20 if QUICK else "auto"  # the chain's steps (sampling and scoring): the default
+
 # 100 two-community graphs of 12..20 nodes (the GDSS recipe), split 80/20 with a fixed seed
-graphs = make_community_small(100, random_state=0)
+graphs = make_community_small(n_graphs, random_state=0)
 train, test = train_test_split_graphs(graphs, test_size=0.2, random_state=0)
 
-model = ScoreSDE(max_iter=10000, random_state=0, verbose=1).fit(train)  # data="auto": graphs
+# data="auto": graphs
+model = ScoreSDE(max_iter=max_iter, n_steps=n_steps, random_state=0, verbose=1).fit(train)
 new = model.sample(len(test), random_state=1)  # a list of nx.Graph
 print("sampled:", [g.number_of_nodes() for g in new][:10], "nodes;",
       np.mean([g.number_of_edges() for g in new]), "edges on average")  # fmt: skip
@@ -49,12 +63,29 @@ def show(name, sets):
 
 
 n = len(test)
-show("ScoreSDE samples", [new] + [model.sample(n, random_state=seed) for seed in range(2, 6)])
+show(
+    "ScoreSDE samples",
+    [new] + [model.sample(n, random_state=seed) for seed in range(2, n_sets + 1)],
+)
 # on graphs the default sampler="auto" runs the predictor-corrector ("pc": a Langevin
 # corrector step before each reverse step, twice the network evaluations); the plain
 # reverse chain from the same fit, for comparison (the sampler needs no refit):
 model.set_params(sampler="sde")
-show("ScoreSDE, sampler='sde'", [model.sample(n, random_state=seed) for seed in range(1, 6)])
+show(
+    "ScoreSDE, sampler='sde'", [model.sample(n, random_state=seed) for seed in range(1, n_sets + 1)]
+)
 # what a perfect generator reaches: the four disjoint sets of 20 training graphs
 show("training graphs (noise)", [train[i : i + n] for i in range(0, len(train), n)])
-show("Erdős–Rényi (floor)", [erdos_renyi_like(train[:n], random_state=seed) for seed in range(5)])
+show(
+    "Erdős–Rényi (floor)",
+    [erdos_renyi_like(train[:n], random_state=seed) for seed in range(n_sets)],
+)
+
+# four held-out graphs (top) and four samples (bottom)
+fig, axes = plt.subplots(2, 4, figsize=(10, 5))
+for row, (label, shown) in zip(axes, (("held-out", test), ("sampled", new)), strict=True):
+    for ax, g in zip(row, shown[:4], strict=False):
+        nx.draw(g, pos=nx.spring_layout(g, seed=0), ax=ax, node_size=20, width=0.5)
+        ax.set_title(f"{label}: {g.number_of_nodes()} nodes", fontsize=9)
+fig.tight_layout()
+plt.show()

@@ -1,4 +1,8 @@
-"""Molecules with skbridge: fit a generator on QM9 molecule graphs (atom types and bond
+"""
+Molecules: QM9
+==============
+
+Molecules with skbridge: fit a generator on QM9 molecule graphs (atom types and bond
 orders), sample new molecules, and judge them with rdkit: validity without correction,
 uniqueness and novelty.
 
@@ -12,7 +16,13 @@ molecule. (The default ``sampler="auto"`` samples molecules with the plain rever
 run with the predictor-corrector, ``sampler="pc"``, printed validity 0.686 and 0.497 valid
 and connected.) GDSS reports validity 0.957 on QM9 after training on 120,000 molecules on a GPU;
 ``benchmarks/molecules.py`` has skbridge's models side by side (benchmarks/README.md).
+``SKBRIDGE_QUICK=1`` runs it on tiny sizes (seconds, as in the docs build and CI).
 """
+
+import os
+
+import matplotlib.pyplot as plt
+import networkx as nx
 
 from skbridge import ScoreSDE
 from skbridge.data import GraphCodec, load_qm9, smiles_from_graphs
@@ -21,15 +31,40 @@ from skbridge.metrics import molecule_metrics
 # 10000 QM9 molecules (up to 9 heavy atoms; hydrogens implicit) as networkx graphs: node
 # attribute "atom" ("C", "N", "O", "F", with a formal charge such as "N+"), edge attribute
 # "bond" (1, 2, 3 in the kekulized molecule)
-graphs = load_qm9(10500, random_state=0)
-train, test = graphs[:10000], graphs[10000:]
+# SKBRIDGE_QUICK=1: tiny data and budgets (seconds; the docs build and CI run that)
+QUICK = os.environ.get("SKBRIDGE_QUICK") == "1"
+n_train, n_test, max_iter, n_samples = (300, 50, 50, 100) if QUICK else (10000, 500, 10000, 1000)
+n_steps = 20 if QUICK else "auto"  # the chain's steps (sampling and scoring): the default
+
+graphs = load_qm9(n_train + n_test, random_state=0)
+train, test = graphs[:n_train], graphs[n_train:]
 
 # atom types as node categories, bond orders as levels of the adjacency (1/3, 2/3, 1)
 codec = GraphCodec(node_attr="atom", edge_attr="bond")
-model = ScoreSDE(data=codec, max_iter=10000, random_state=0, verbose=1).fit(train)
+model = ScoreSDE(data=codec, max_iter=max_iter, n_steps=n_steps, random_state=0, verbose=1)
+model.fit(train)
 
-new = model.sample(1000, random_state=1)  # a list of nx.Graph with "atom" and "bond"
+new = model.sample(n_samples, random_state=1)  # a list of nx.Graph with "atom" and "bond"
 print("some samples:", [s for s in smiles_from_graphs(new[:12]) if s][:8])
 print("held-out score (nats per molecule):", round(model.score(test), 1))
 for name, value in molecule_metrics(new, train).items():
     print(f"{name:>16}: {value:.3f}" if isinstance(value, float) else f"{name:>16}: {value}")
+
+# a few sampled molecule graphs, heavy atoms coloured by element, bond order as line width
+colours = {"C": "tab:gray", "N": "tab:blue", "O": "tab:red", "F": "tab:green"}
+fig, axes = plt.subplots(1, 6, figsize=(12, 2.5))
+for ax, g in zip(axes, new, strict=False):
+    nx.draw(
+        g,
+        pos=nx.spring_layout(g, seed=0),
+        ax=ax,
+        node_size=60,
+        node_color=[
+            colours.get(atom.rstrip("+-"), "tab:purple") for _, atom in g.nodes(data="atom")
+        ],
+        width=[float(bond) for _, _, bond in g.edges(data="bond")],
+    )
+    ax.set_title(f"{g.number_of_nodes()} atoms", fontsize=9)
+fig.suptitle("sampled molecules (C grey, N blue, O red, F green)")
+fig.tight_layout()
+plt.show()

@@ -1,21 +1,35 @@
-"""Synthetic tables: fit the four generators on a mixed DataFrame, sample, score, compare.
+"""
+Synthetic tables
+================
+
+Fit the four generators on a mixed DataFrame, sample, score, compare.
 
 The table is the penguins-like data made below (numeric, integer, categorical, string and
 bool columns). Every generator takes the DataFrame as it is and gives a DataFrame with the
 same columns and dtypes back; ``skbridge.metrics`` says how close the samples are to
 held-out rows; ``cross_val_score`` compares held-out log-likelihoods on the same folds.
 
-Run: python examples/tabular.py   (about 5 minutes on 2 CPU cores)
+Run: ``python examples/tabular.py``   (about 5 minutes on 2 CPU cores; ``SKBRIDGE_QUICK=1``
+for a quick run on tiny sizes, as in the docs build and CI)
 """
 
+import os
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, cross_val_score, train_test_split
 
 from skbridge import SBVAE, VAE, FlowMatching, ScoreSDE, metrics
 
+# SKBRIDGE_QUICK=1: tiny data and budgets (seconds; the docs build and CI run that)
+QUICK = os.environ.get("SKBRIDGE_QUICK") == "1"
+max_iter, cv_max_iter = (40, 20) if QUICK else (1500, 800)
+# steps of the chain (diffusion) and of the ODE (FlowMatching) for scoring: the defaults
+chain_steps, flow_steps = (20, 10) if QUICK else ("auto", 100)
+
 rng = np.random.default_rng(0)
-n = 1500
+n = 200 if QUICK else 1500
 species = rng.choice(["Adelie", "Gentoo", "Chinstrap"], n, p=[0.45, 0.35, 0.2])
 size = {"Adelie": 3.7, "Gentoo": 5.1, "Chinstrap": 3.7}
 body_mass = np.array([size[s] for s in species]) + rng.normal(0, 0.35, n)
@@ -31,14 +45,15 @@ table = pd.DataFrame(
 train, test = train_test_split(table, test_size=0.3, random_state=0)
 
 models = {
-    "SBVAE": SBVAE(max_iter=1500, random_state=0),
-    "ScoreSDE": ScoreSDE(max_iter=1500, random_state=0),
-    "VAE": VAE(max_iter=1500, random_state=0),
-    "FlowMatching": FlowMatching(max_iter=1500, random_state=0),
+    "SBVAE": SBVAE(max_iter=max_iter, n_steps=chain_steps, random_state=0),
+    "ScoreSDE": ScoreSDE(max_iter=max_iter, n_steps=chain_steps, random_state=0),
+    "VAE": VAE(max_iter=max_iter, random_state=0),
+    "FlowMatching": FlowMatching(max_iter=max_iter, n_steps=flow_steps, random_state=0),
 }
+samples = {}
 for name, model in models.items():
     model.fit(train)
-    synthetic = model.sample(len(test), random_state=0)
+    synthetic = samples[name] = model.sample(len(test), random_state=0)
     print(
         f"{name:13s} held-out score {model.score(test):7.3f} nats/row | "
         f"C2ST AUC {metrics.c2st(test, synthetic):.3f} (0.5 ideal) | "
@@ -54,7 +69,7 @@ print(models["SBVAE"].sample(5, random_state=1).dtypes.to_dict())
 print("\nHeld-out log-likelihood on the same 3 folds (nats/row, higher is better):")
 folds = KFold(3, shuffle=True, random_state=0)
 for name in ("ScoreSDE", "FlowMatching"):
-    model = models[name].set_params(max_iter=800)
+    model = models[name].set_params(max_iter=cv_max_iter)
     scores = cross_val_score(model, table, cv=folds)
     print(f"{name:13s} {scores.mean():.3f} ± {scores.std():.3f}")
 
@@ -64,3 +79,15 @@ print(
     "\nScoreSDE, -C2ST AUC per fold:",
     cross_val_score(models["ScoreSDE"], table, cv=folds, scoring=scorer).round(3),
 )
+
+# two numeric columns of the held-out rows and of each generator's samples
+fig, axes = plt.subplots(1, 4, figsize=(12, 3), sharex=True, sharey=True)
+for ax, (name, synthetic) in zip(axes, samples.items(), strict=True):
+    ax.scatter(test["body_mass_kg"], test["flipper_mm"], s=3, alpha=0.4, label="held-out")
+    ax.scatter(synthetic["body_mass_kg"], synthetic["flipper_mm"], s=3, alpha=0.4, label=name)
+    ax.set_title(name)
+    ax.set_xlabel("body_mass_kg")
+axes[0].set_ylabel("flipper_mm")
+axes[0].legend(markerscale=4)
+fig.tight_layout()
+plt.show()

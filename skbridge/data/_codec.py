@@ -23,29 +23,26 @@ MODALITIES = ("tabular", "sequence", "graph")
 class Codec(BaseEstimator, metaclass=ABCMeta):
     """Base class of the codecs: user data <-> model vectors (subclass it for a new modality).
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     modality : {"tabular", "sequence", "graph"}
-        What kind of data the codec reads. The generators choose their network backbone
-        (:func:`skbridge.nets.drift_network`) and the diffusion models their ``"auto"``
-        grid and sampler from it.
+        Class attribute: what kind of data the codec reads. The generators choose their
+        network backbone (:func:`skbridge.nets.drift_network`) and the diffusion models their
+        ``"auto"`` grid and sampler from it.
     validates_input : bool
-        False: the generator validates ``X`` as a scikit-learn table first (feature counts
-        and names are recorded); True: the codec checks ``X`` itself in ``fit`` and
-        ``encode``.
-
-    Fitted attributes (set by ``fit``)
-    ----------------------------------
+        Class attribute. False: the generator validates ``X`` as a scikit-learn table first
+        (feature counts and names are recorded); True: the codec checks ``X`` itself in
+        ``fit`` and ``encode``.
     n_latent_ : int
-        ``d``, the dimension of a model vector.
+        Set by ``fit``: ``d``, the dimension of a model vector.
     n_packed_ : int
-        Width of a packed row (``encode``'s output): the model coordinates plus any extra
-        columns the codec's ``perturb`` needs (interval widths of integer columns).
+        Set by ``fit``: width of a packed row (``encode``'s output): the model coordinates
+        plus any extra columns the codec's ``perturb`` needs (interval widths of integer
+        columns).
     has_discrete_ : bool
-        Whether packed rows are dequantised by ``perturb`` (integer or categorical parts).
-
-    A codec may add what its modality's network needs (``SequenceCodec.event_shape_``,
-    ``GraphCodec.max_nodes_`` and ``n_channels_``).
+        Set by ``fit``: whether packed rows are dequantised by ``perturb`` (integer or
+        categorical parts). A codec may add what its modality's network needs
+        (``SequenceCodec.event_shape_``, ``GraphCodec.max_nodes_`` and ``n_channels_``).
 
     Methods
     -------

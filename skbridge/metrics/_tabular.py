@@ -12,7 +12,7 @@ DataFrame is passed). The first argument is the *reference* (the real or trainin
 * Categories are the union of the values seen in all inputs, compared by equality.
 * NaN, None and infinite values raise a ``ValueError``.
 
-Where a metric needs a numeric matrix (distances, kernels) it uses :func:`_encode`: numeric
+Where a metric needs a numeric matrix (distances, kernels) it uses ``_encode``: numeric
 columns standardised by the reference's mean and std (a zero std counts as 1), categorical
 columns one-hot encoded and scaled by :math:`1/\\sqrt 2`, so two different categories are at
 Euclidean distance 1, like two numbers one reference std apart. The classifier-based metrics
@@ -219,7 +219,7 @@ def _prepare(reference, *others, labels=None) -> _Prepared:
 
 # ---------------------------------------------------------------------------- encoding
 def _encode_prepared(prep: _Prepared, *, standardize: bool = True) -> list:
-    """One float matrix per table (see :func:`_encode`)."""
+    """One float matrix per table (see ``_encode``)."""
     ref = prep.tables[0]
     blocks = [[] for _ in prep.tables]
     scale = np.sqrt(0.5)
@@ -432,7 +432,7 @@ def correlation_similarity(real, synthetic, *, bins=10):
 def dcr(train, holdout, synthetic):
     """Distance to closest record (the TabSyn protocol): are synthetic rows copies of train?
 
-    On the :func:`_encode` features fitted on ``train`` (standardised numerics, one-hot
+    On the ``_encode`` features fitted on ``train`` (standardised numerics, one-hot
     categoricals at distance 1), with Euclidean distance, each synthetic row's distance to its
     nearest train row is compared with its distance to its nearest holdout row. A generator
     that learned the law, not the rows, is as close to unseen holdout rows as to train rows.

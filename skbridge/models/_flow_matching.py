@@ -26,9 +26,10 @@ class FlowMatching(NetworkGenerator):
     r"""Conditional flow matching / rectified flow as a scikit-learn density estimator.
 
     A baseline with the same interface as :class:`ScoreSDE`: a continuous normalising flow
-    (Chen et al., 2018) whose velocity field :math:`v_\theta(t, x)` (a :class:`DriftMLP` with
-    a sinusoidal time embedding) is trained by regression on the straight-line
-    interpolation between noise and data (Lipman et al., 2023; Liu et al., 2023):
+    (Chen et al., 2018) whose velocity field :math:`v_\theta(t, x)` (a
+    :class:`~skbridge.nets.DriftMLP` with a sinusoidal time embedding) is trained by
+    regression on the straight-line interpolation between noise and data (Lipman et al.,
+    2023; Liu et al., 2023):
 
     .. math::
         x_t = (1 - t)\,x_0 + t\,x_1, \quad x_0 \sim N(0, I),\ x_1 \sim \text{data},\

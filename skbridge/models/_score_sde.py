@@ -69,7 +69,7 @@ class ScoreSDE(DiffusionEstimator):
         probability-flow ODE and for the reverse SDE, :func:`skbridge.sde.dpm_solver`; one
         evaluation per step) on a grid uniform in log-SNR (:func:`skbridge.sde.sampling_grid`)
         instead of ``time_grid``. ``"auto"`` (:meth:`resolved_sampler`,
-        :func:`~skbridge.models._diffusion.auto_sampler`): ``"dpm-sde"`` on tables without
+        ``skbridge.models._diffusion.auto_sampler``): ``"dpm-sde"`` on tables without
         discrete columns (in ``benchmarks/steps.py``, 3 seeds, as good as the chain at 100
         evaluations and far better at 10-20: two moons 0.0128 against 0.0244 energy
         distance at 10); ``"pc"`` on graphs without edge attributes when the decoder was

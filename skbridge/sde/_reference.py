@@ -41,15 +41,20 @@ class ReferenceSDE:
     T: float
 
     def drift_coef(self, t: Tensor) -> Tensor:  # pragma: no cover - abstract
+        r"""The drift coefficient :math:`c(t)` of :math:`f(t, x) = c(t)\,x`."""
         raise NotImplementedError
 
     def diffusion(self, t: Tensor) -> Tensor:  # pragma: no cover - abstract
+        r"""The diffusion coefficient :math:`g(t)`."""
         raise NotImplementedError
 
     def alpha(self, t: Tensor) -> Tensor:  # pragma: no cover - abstract
+        r"""The mean factor :math:`\alpha(t)` of the transition :math:`X_t \mid X_0 \sim
+        \mathcal N(\alpha(t) X_0, \sigma(t)^2 I)`."""
         raise NotImplementedError
 
     def sigma(self, t: Tensor) -> Tensor:  # pragma: no cover - abstract
+        r"""The standard deviation :math:`\sigma(t)` of the transition from time 0."""
         raise NotImplementedError
 
     def drift(self, t: Tensor, x: Tensor) -> Tensor:
