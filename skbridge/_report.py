@@ -101,7 +101,7 @@ class Report:
 def _fmt(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return f"{value:.4f}"
+    return f"{round(value, 4) + 0.0:.4f}"  # + 0.0: no "-0.0000"
 
 
 # ------------------------------------------------------------------------------ entry
@@ -119,7 +119,8 @@ def report(
 
     Metrics by kind (all from :mod:`skbridge.metrics`):
 
-    - tables: :func:`~skbridge.metrics.c2st`, :func:`~skbridge.metrics.column_shapes`,
+    - tables: :func:`~skbridge.metrics.c2st` (on equal numbers of real and synthetic rows),
+      :func:`~skbridge.metrics.column_shapes`,
       :func:`~skbridge.metrics.correlation_similarity` (pair trends),
       :func:`~skbridge.metrics.dcr` (with ``train``),
       :func:`~skbridge.metrics.ml_efficiency` (with ``train`` and ``target``);
@@ -255,7 +256,14 @@ def _table(rep, real, synthetic, train, target, seed, Figure, max_rows):
     T = _subsample(train, max_rows, rng) if train is not None else None
     n_min = min(len(R), len(S))
     if n_min >= 10:
-        value = metrics.c2st(R, S, cv=5 if n_min >= 50 else 2, random_state=seed)
+        # as many synthetic rows as real ones (and vice versa): the classifier's power
+        # depends on the balance, and the published protocol uses equal sizes
+        value = metrics.c2st(
+            _subsample(R, n_min, rng),
+            _subsample(S, n_min, rng),
+            cv=5 if n_min >= 50 else 2,
+            random_state=seed,
+        )
         rep.metrics.append(
             Metric("c2st", value, "0.5", "ROC AUC of a classifier telling real from synthetic")
         )

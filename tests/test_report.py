@@ -159,3 +159,20 @@ def test_report_renders_in_a_headless_browser(tables, tmp_path):
         assert errors == []
     finally:
         driver.quit()
+
+
+def test_c2st_sees_as_many_synthetic_rows_as_real_ones(tables, monkeypatch):
+    import skbridge.metrics as metrics
+
+    seen = []
+    real_c2st = metrics.c2st
+
+    def recording(real, synthetic, **kw):
+        seen.append((len(real), len(synthetic)))
+        return real_c2st(real, synthetic, **kw)
+
+    monkeypatch.setattr(metrics, "c2st", recording)
+    _, real, _ = tables
+    report(real.iloc[:120], table(1000, 5), figures=False)
+    report(table(1000, 5), real.iloc[:120], figures=False)
+    assert seen == [(120, 120), (120, 120)]
