@@ -1,6 +1,7 @@
 """The estimator contract beyond sklearn's checks (docs/design.md), for SBVAE and ScoreSDE."""
 
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -456,6 +457,44 @@ def test_non_finite_loss_names_iteration_and_keeps_previous_model(cls, data):
     model.set_params(learning_rate=attrs["learning_rate"])
     np.testing.assert_array_equal(model.score_samples(Xt), before)
     assert model.n_iter_ == attrs["n_iter_"]
+
+
+@pytest.mark.parametrize("cls", [ScoreSDE, SBVAE, FlowMatching, VAE])
+def test_a_diverged_fit_with_a_finite_loss_is_refused(cls, data):
+    """learning_rate=1e3 blows the weights up while the loss stays finite (about 1e31):
+    such a fit used to be accepted and then sampled only NaN."""
+    X, Xt = data
+    small = dict(max_iter=40, hidden_layer_sizes=(16, 16), batch_size=64, random_state=0)
+    if cls in (ScoreSDE, SBVAE):
+        small.update(n_steps=10, n_elbo_samples=2)
+    model = cls(**small).fit(X)
+    before = model.sample(20, random_state=1)
+    model.set_params(learning_rate=1e3)
+    with pytest.raises(TrainingError, match="learning_rate|iteration"):
+        model.fit(X)
+    np.testing.assert_array_equal(model.sample(20, random_state=1), before)
+    assert np.isfinite(before).all()
+
+
+@pytest.mark.parametrize("value", [float("nan"), 1e7])
+def test_unstable_samples_at_the_end_of_fit_warn(data, monkeypatch, value):
+    """The end-of-fit probe: samples that are NaN, or 1e7 where the training rows stay
+    within a few units, say the fit is far from convergence (the fit is kept)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, _ = data
+    healthy = ScoreSDE._generate
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        make(ScoreSDE).fit(X)  # a sane fit does not warn
+    monkeypatch.setattr(
+        ScoreSDE,
+        "_generate",
+        lambda self, n, gen: torch.full((n, 2), value) + 0 * healthy(self, n, gen),
+    )
+    with pytest.warns(ConvergenceWarning, match="far from convergence"):
+        model = make(ScoreSDE).fit(X)
+    assert model.n_iter_ == FAST["max_iter"]
 
 
 def test_invalid_parameters_rejected(data):

@@ -149,6 +149,21 @@ def test_single_node_graphs():
     assert all(_same(G, H) for G, H in zip(graphs, codec.decode(v.numpy()), strict=True))
 
 
+def test_graphs_without_nodes_round_trip():
+    """Every node position ABSENT is a graph the model can sample: score_samples and fit
+    accept it (both refused it), and a set of only empty graphs is refused."""
+    graphs = [nx.cycle_graph(3), nx.path_graph(4), nx.empty_graph(0)]
+    codec = GraphCodec().fit(graphs)
+    P, _ = codec.encode([nx.empty_graph(0)])
+    (H,) = codec.decode(P)
+    assert H.number_of_nodes() == 0
+    model = ScoreSDE(**FAST[ScoreSDE], random_state=0).fit(graphs)
+    scores = model.score_samples([nx.empty_graph(0), nx.cycle_graph(3)])
+    assert np.isfinite(scores).all()
+    with pytest.raises(ValueError, match="no nodes: there is nothing to model"):
+        GraphCodec().fit([nx.empty_graph(0)] * 2)
+
+
 def test_decode_drops_absent_nodes_and_their_edges():
     codec = GraphCodec().fit([nx.path_graph(4)])
     P, _ = codec.encode([nx.path_graph(4)])
@@ -388,8 +403,8 @@ def test_bad_input_errors(community):
         codec.fit([community[0], np.zeros((3, 3)), "x"])
     with pytest.raises(TypeError, match="single graph"):
         codec.fit(community[0])
-    with pytest.raises(ValueError, match="graph 1 has no nodes"):
-        codec.fit([community[0], nx.Graph()])
+    with pytest.raises(ValueError, match="every graph in X has no nodes"):
+        codec.fit([nx.Graph(), nx.Graph()])
     with pytest.raises(ValueError, match="empty"):
         codec.fit([])
     loop = nx.path_graph(3)

@@ -161,6 +161,24 @@ def test_duplicated_columns_rejected():
         ScoreSDE(**FAST).fit(X)
 
 
+@pytest.mark.parametrize("dtype", ["Float64", "Float32", "double[pyarrow]"])
+def test_nullable_and_arrow_float_columns(dtype):
+    """What pd.read_csv(dtype_backend=...) returns: these used to crash fit."""
+    if "pyarrow" in dtype:
+        pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=80), "y": pd.Series(rng.normal(size=80)).round(2)})
+    X["y"] = X["y"].astype(dtype)
+    model = ScoreSDE(**FAST, random_state=0).fit(X)
+    S = model.sample(30, random_state=0)
+    assert S["y"].dtype == X["y"].dtype
+    y = S["y"].to_numpy(dtype=np.float64)
+    assert np.isfinite(y).all()
+    np.testing.assert_allclose(y, np.round(y, 2), atol=1e-6)  # recorded at 0.01, as trained
+    scores = model.score_samples(X.iloc[:10])
+    np.testing.assert_allclose(scores, model.score_samples(X.iloc[:10].astype({"y": float})))
+
+
 def test_unsupported_dtype_rejected_with_advice():
     X = pd.DataFrame({"t": pd.date_range("2020-01-01", periods=20), "x": np.arange(20.0)})
     with pytest.raises(TypeError, match="'t' has dtype datetime64"):

@@ -153,13 +153,10 @@ class GraphCodec(Codec):
 
     # ------------------------------------------------------------------ input
     def _read(self, X):
-        """Validate ``X`` as a non-empty list of simple undirected graphs with nodes."""
-
-        graphs = check_graphs(X, "X")
-        for i, G in enumerate(graphs):
-            if G.number_of_nodes() == 0:
-                raise ValueError(f"graph {i} has no nodes; every graph needs at least one.")
-        return graphs
+        """Validate ``X`` as a non-empty list of simple undirected graphs. A graph without
+        nodes is allowed (every node position ABSENT): the model can sample it, so it must
+        be able to score it."""
+        return check_graphs(X, "X")
 
     def _attr_values(self, i, G, nodes):
         """The ``node_attr`` value of each node of graph ``i``, in ``nodes`` order."""
@@ -227,6 +224,8 @@ class GraphCodec(Codec):
         self._validate_params()
         graphs = self._read(X)
         counts = np.array([G.number_of_nodes() for G in graphs])
+        if counts.max() == 0:
+            raise ValueError("every graph in X has no nodes: there is nothing to model")
         categories = self._collect(
             "node",
             self.node_attr,

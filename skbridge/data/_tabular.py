@@ -271,7 +271,9 @@ class TabularCodec(Codec):
         col.min, col.max = float(x.min()), float(x.max())
         col.step = None
         if col.kind == "float" and self._option(self.round_floats):
-            col.step = _resolution(x, np.finfo(col.dtype).eps if col.dtype.kind == "f" else 0)
+            # nullable (Float64) and Arrow (double[pyarrow]) dtypes: their NumPy dtype
+            np_dtype = np.dtype(getattr(col.dtype, "numpy_dtype", col.dtype))
+            col.step = _resolution(x, np.finfo(np_dtype).eps if np_dtype.kind == "f" else 0)
         if col.kind == "integer":
             col.min, col.max = int(x.min()), int(x.max())
         mapping = self.integers if col.kind == "integer" else self.numeric

@@ -19,18 +19,24 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
+import warnings
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._base import TorchStateMixin, resolve_device, seed_from, torch_generator
+from .._base import TorchStateMixin, TrainingError, resolve_device, seed_from, torch_generator
 from ..data._codec import Codec, is_frame, make_codec
 from ..data._dequantize import dequantize
 from ._training import VAL_ROWS, Trainer, adopt_history, build_seeded, prepare_fit
+
+# the divergence probe at the end of fit: model vectors drawn, and the largest sane size
+_PROBE_ROWS, _PROBE_SPAN = 8, 1e4
 
 __all__ = ["GeneratorEstimator", "NetworkGenerator", "row_generators", "row_draws"]
 
@@ -72,6 +78,19 @@ def row_draws(rows: np.ndarray, seed: int, *draws: tuple[str, tuple[int, ...]]):
         for arr, (kind, shape) in zip(out, draws, strict=True):
             arr[i] = _DRAWS[kind](rng, shape)
     return out
+
+
+def _finite_abs(v) -> float:
+    return abs(v) if isinstance(v, float) and math.isfinite(v) else 0.0
+
+
+def _head(X, n: int):
+    """The first ``n`` rows (items) of a table, array or list."""
+    if is_frame(X):
+        return X.iloc[:n]
+    if isinstance(X, (list, tuple)):
+        return list(X[:n])
+    return np.asarray(X)[:n]
 
 
 class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
@@ -171,12 +190,72 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         """
         saved = dict(self.__dict__)
         try:
-            return self._fit(X)
+            self._fit(X)
+            self._check_outputs(X)
+            return self
         except BaseException:
             # a failed fit leaves a previously fitted model exactly as it was
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
+
+    def _check_outputs(self, X):
+        """Refuse a fit that diverged, and warn about one far from convergence.
+
+        A diverged network can keep a finite loss (1e17-1e31) while it samples NaN. The
+        held-out values of the last check must be finite and must not explode (grow a
+        thousandfold over the first check and beyond a thousand nats per dimension, or
+        pass a million per dimension): else :class:`TrainingError`. A few model vectors are
+        then sampled: if they are not finite, or reach ``_PROBE_SPAN`` times the largest
+        coordinate of the training rows in model space, the sampler is unstable on this
+        fit (an undertrained drift network can feed back on itself), and a
+        ``ConvergenceWarning`` says so.
+        """
+        history = self.history_ or [{}]
+        first, last = history[0], history[-1]
+        d = self.codec_.n_latent_
+        bad = [k for k, v in last.items() if isinstance(v, float) and not math.isfinite(v)]
+        exploded = [
+            k
+            for k, v in last.items()
+            if k.startswith("val_")
+            and isinstance(v, float)
+            and math.isfinite(v)
+            and (abs(v) > 1e3 * max(_finite_abs(first.get(k)), d) or abs(v) > 1e6 * d)
+        ]
+        if bad or exploded:
+            what = ", ".join(f"{k}={last[k]:.4g}" for k in bad + exploded)
+            if exploded:
+                what += " (" + ", ".join(
+                    f"{first.get(k, math.nan):.4g} at the first check" for k in exploded
+                )
+                what += f"; {d} dimensions)"
+            raise TrainingError(
+                f"training diverged: the last held-out check gave {what}, last training loss "
+                f"{last.get('loss', float('nan')):.4g}. The model was left as it was before "
+                f"this fit. Try a smaller learning_rate (now {self.learning_rate!r}), or check "
+                "the data scale."
+            )
+        with torch.inference_mode():
+            V = self._generate(_PROBE_ROWS, torch_generator(0, self.device_))
+        V = V.detach().double().cpu()
+        P, _ = self._encode(_head(X, 1000))
+        scale = max(1.0, float(np.abs(P[:, :d]).max()))
+        size = float(V.abs().max()) if bool(torch.isfinite(V).all()) else math.inf
+        if size > _PROBE_SPAN * scale:
+            what = (
+                "are not finite"
+                if size == math.inf
+                else f"reach {size:.3g} in model units, where the training rows stay within "
+                f"{scale:.3g}"
+            )
+            warnings.warn(
+                f"{type(self).__name__}: samples from this fit {what} ({self.n_iter_} "
+                "iterations): the fit is far from convergence and its sampler unstable. "
+                "Train longer (max_iter) or with a smaller learning_rate before sampling.",
+                ConvergenceWarning,
+                stacklevel=4,  # the caller of fit (through scikit-learn's fit wrapper)
+            )
 
     # --------------------------------------------------------------- inference
     def sample(self, n_samples=1, random_state=None):
