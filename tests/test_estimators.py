@@ -497,6 +497,27 @@ def test_unstable_samples_at_the_end_of_fit_warn(data, monkeypatch, value):
     assert model.n_iter_ == FAST["max_iter"]
 
 
+def _odd_inputs():
+    nx = pytest.importorskip("networkx")
+    G = nx.cycle_graph(4)
+    return [
+        ([None, G], TypeError, r"X\[0\] is a NoneType, not a networkx Graph"),
+        ([G, G, np.zeros((3, 3))], TypeError, r"X\[2\] is a ndarray"),
+        ([[], ["a"]], ValueError, "sequence 0 is empty"),
+        (["ab", None], TypeError, "sequence 1 is a NoneType"),
+        ([None, "ab"], TypeError, "sequence 0 is a NoneType"),
+        ([], ValueError, "X is empty"),
+    ]
+
+
+def test_auto_data_reads_every_item_not_only_the_first():
+    """data="auto" used to look at X[0] only: [None, G] and [[], ["a"]] got numpy-internal
+    messages from the table path, ["ab", None] a bare 'not iterable'."""
+    for X, error, message in _odd_inputs():
+        with pytest.raises(error, match=message):
+            make(ScoreSDE).fit(X)
+
+
 def test_invalid_parameters_rejected(data):
     X, _ = data
     bad = [dict(sde="ve"), dict(n_steps=0), dict(elbo_form="x"), dict(max_iter=-1)]

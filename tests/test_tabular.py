@@ -179,6 +179,16 @@ def test_nullable_and_arrow_float_columns(dtype):
     np.testing.assert_allclose(scores, model.score_samples(X.iloc[:10].astype({"y": float})))
 
 
+def test_fractional_value_in_an_integer_column_has_probability_zero():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=80), "k": rng.integers(0, 5, 80)})
+    model = ScoreSDE(**FAST, random_state=0).fit(X)
+    rows = pd.DataFrame({"x": [0.1, 0.1, 0.1], "k": [2.0, 2.5, 2.0]})
+    scores = model.score_samples(rows)
+    assert np.isfinite(scores[[0, 2]]).all() and scores[1] == -np.inf
+    np.testing.assert_allclose(scores[0], model.score_samples(rows.iloc[[0]].astype({"k": int})))
+
+
 def test_unsupported_dtype_rejected_with_advice():
     X = pd.DataFrame({"t": pd.date_range("2020-01-01", periods=20), "x": np.arange(20.0)})
     with pytest.raises(TypeError, match="'t' has dtype datetime64"):

@@ -80,10 +80,11 @@ def is_frame(X) -> bool:
 
 
 def is_graph_list(X) -> bool:
-    """A list or tuple whose first item is a networkx graph (checked without importing it)."""
+    """A list or tuple with a networkx graph among its items (checked without importing
+    networkx): the graph path then names any item that is not a graph."""
     if not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
-    return any(c.__module__.startswith("networkx") for c in type(X[0]).__mro__)
+    return any(any(c.__module__.startswith("networkx") for c in type(item).__mro__) for item in X)
 
 
 def make_codec(data, X) -> Codec:
@@ -98,6 +99,8 @@ def make_codec(data, X) -> Codec:
 
     if isinstance(data, Codec):
         return clone(data)
+    if isinstance(X, (list, tuple)) and len(X) == 0:
+        raise ValueError("X is empty: fit needs at least 2 rows, sequences or graphs")
     if data == "graph" or (data == "auto" and is_graph_list(X)):
         from ._graph import GraphCodec  # networkx is optional
 

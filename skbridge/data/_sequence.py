@@ -67,9 +67,9 @@ def is_sequence_data(X) -> bool:
     if isinstance(X, np.ndarray):
         return X.ndim == 3
     if isinstance(X, (list, tuple)) and len(X) > 0:
+        if any(_is_token_sequence(item) for item in X):
+            return True  # every item, not only the first: the codec names a bad one
         first = X[0]
-        if _is_token_sequence(first):
-            return True
         return isinstance(first, np.ndarray) and first.ndim == 2
     return False
 
@@ -136,7 +136,7 @@ class SequenceCodec(Codec):
         if len(X) == 0:
             raise ValueError("no sequences were given (X is empty)")
         items = list(X)
-        if kind == "real" or (kind == "auto" and not _is_token_sequence(items[0])):
+        if kind == "real" or (kind == "auto" and not any(map(_is_token_sequence, items))):
             if kind == "auto" and not isinstance(items[0], np.ndarray):
                 if isinstance(items[0], (list, tuple)) and not items[0]:
                     raise ValueError("sequence 0 is empty; every sequence needs a token")
@@ -153,6 +153,11 @@ class SequenceCodec(Codec):
             return "real", self._check_real(np.stack(arrays))
         seqs = []
         for i, item in enumerate(items):
+            if not isinstance(item, (str, list, tuple, np.ndarray)):
+                raise TypeError(
+                    f"sequence {i} is a {type(item).__name__}; token sequences are strings "
+                    "or lists of tokens"
+                )
             seq = list(item) if not isinstance(item, np.ndarray) else item.tolist()
             if len(seq) == 0:
                 raise ValueError(f"sequence {i} is empty; every sequence needs a token")

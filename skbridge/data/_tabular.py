@@ -347,6 +347,8 @@ class TabularCodec(Codec):
         columns' interval widths; :meth:`perturb` turns it into model inputs. ``offset``
         (n,) is the per-row log-Jacobian of the float columns plus the log-frequency of
         pooled categories: add it to a score of ``v`` to get a score in the user's units.
+        A fractional value in an integer column is impossible: its row's offset is
+        ``-inf``.
         """
         data = self._columns_of(X)
         n = len(next(iter(data.values())))
@@ -361,6 +363,8 @@ class TabularCodec(Codec):
                 offset += log_slope
             elif col.kind == "integer":
                 x = np.asarray(values, dtype=np.float64)
+                # a fractional value in an integer column has probability zero
+                offset[x != np.rint(x)] = -np.inf
                 lo, _ = _pl_forward(x - 0.5, *col.knots)
                 hi, _ = _pl_forward(x + 0.5, *col.knots)
                 P[:, col.slice.start] = lo
