@@ -193,6 +193,21 @@ def test_unsupported_dtype_rejected_with_advice():
     X = pd.DataFrame({"t": pd.date_range("2020-01-01", periods=20), "x": np.arange(20.0)})
     with pytest.raises(TypeError, match="'t' has dtype datetime64"):
         ScoreSDE(**FAST).fit(X)
+    # the advice works (nanosecond integers, the old advice, scored -inf everywhere)
+    days = (X["t"] - X["t"].min()).dt.total_seconds() / 86400
+    model = ScoreSDE(**FAST, random_state=0).fit(X.assign(t=days))
+    assert np.isfinite(model.score_samples(X.assign(t=days))).all()
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint64", "Int64"])
+def test_integers_beyond_2_to_the_51_are_refused_by_name(dtype):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=30), "ns": 1_600_000_000_000_000_000 + np.arange(30)})
+    X["ns"] = X["ns"].astype(dtype)
+    with pytest.raises(ValueError, match="column 'ns' has integers up to 16000000000000000"):
+        ScoreSDE(**FAST).fit(X)
+    X["ns"] = pd.Series(2**51 - 1000 * np.arange(30)).astype(dtype)  # at the limit: exact
+    ScoreSDE(**FAST, random_state=0).fit(X)
 
 
 def test_constant_columns():

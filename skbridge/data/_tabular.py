@@ -238,6 +238,14 @@ class TabularCodec(Codec):
                 kind = "categorical"
             elif pd.api.types.is_integer_dtype(dt):
                 kind = "integer"
+                big = max(abs(int(s.max())), abs(int(s.min()))) if fitting and len(s) else 0
+                if big > 2**51:  # x +- 0.5 not exact in float64: scores -inf, samples wrap
+                    raise ValueError(
+                        f"column {name!r} has integers up to {big}, beyond 2**51, which the "
+                        "model cannot represent exactly. Convert it to float if approximate "
+                        "values are enough (X[col].astype(float)), rescale it (e.g. "
+                        "nanosecond timestamps to days), or drop it."
+                    )
             elif pd.api.types.is_float_dtype(dt):
                 kind = "float"
                 if not np.isfinite(s.to_numpy(dtype=np.float64)).all():
@@ -253,7 +261,8 @@ class TabularCodec(Codec):
                     f"column {name!r} has dtype {dt}, which skbridge cannot model; use float "
                     "or integer columns for quantities and category, string, object or bool "
                     "columns for categories (e.g. convert dates with "
-                    "X[col].astype('int64') or extract their parts)."
+                    "(X[col] - X[col].min()).dt.total_seconds() / 86400 for days as floats, or "
+                    "extract their parts)."
                 )
             if not fitting:
                 expected = self._by_name[name].kind
