@@ -211,68 +211,28 @@ def test_a_diverging_fit_exits_1(fitted, capsys):
     assert not (fitted / "bad.skb").exists()
 
 
+def ok(*args):
+    """``skbridge ARGS -q`` in-process, asserting exit code 0."""
+    code = cli.main([*map(str, args), "-q"])
+    assert code == 0, args
+
+
 def test_series_tokens_and_graphs_round_trip(tmp_path):
     from skbridge.data import make_sines
 
     X = make_sines(40, length=8, n_channels=2, random_state=0)
     np.save(tmp_path / "series.npy", X)
-    assert (
-        cli.main(
-            [
-                "fit",
-                str(tmp_path / "series.npy"),
-                "-o",
-                str(tmp_path / "s.skb"),
-                "--max-iter",
-                "5",
-                "-q",
-            ]
-        )
-        == 0
-    )
-    assert (
-        cli.main(
-            [
-                "sample",
-                str(tmp_path / "s.skb"),
-                "-n",
-                "7",
-                "--chunk-size",
-                "3",
-                "-o",
-                str(tmp_path / "out.npy"),
-                "-q",
-            ]
-        )
-        == 0
-    )
+    ok("fit", tmp_path / "series.npy", "-o", tmp_path / "s.skb", "--max-iter", 5)
+    ok("sample", tmp_path / "s.skb", "-n", 7, "--chunk-size", 3, "-o", tmp_path / "out.npy")
     out = np.load(tmp_path / "out.npy")
     assert out.shape == (7, 8, 2) and np.isfinite(out).all()
 
     (tmp_path / "dna.txt").write_text("\n".join(["ACGTAC", "ACG", "TTGACA", "GATTACA"] * 5))
-    assert (
-        cli.main(
-            [
-                "fit",
-                str(tmp_path / "dna.txt"),
-                "-o",
-                str(tmp_path / "t.skb"),
-                "--max-iter",
-                "5",
-                "-q",
-            ]
-        )
-        == 0
-    )
-    assert (
-        cli.main(
-            ["sample", str(tmp_path / "t.skb"), "-n", "6", "-o", str(tmp_path / "out.txt"), "-q"]
-        )
-        == 0
-    )
+    ok("fit", tmp_path / "dna.txt", "-o", tmp_path / "t.skb", "--max-iter", 5)
+    ok("sample", tmp_path / "t.skb", "-n", 6, "-o", tmp_path / "out.txt")
     lines = (tmp_path / "out.txt").read_text().splitlines()
     assert len(lines) == 6 and all(set(s) <= set("ACGT") for s in lines)
-    assert cli.main(["score", str(tmp_path / "t.skb"), str(tmp_path / "dna.txt"), "-q"]) == 0
+    ok("score", tmp_path / "t.skb", tmp_path / "dna.txt")
 
     nx = pytest.importorskip("networkx")
     folder = tmp_path / "graphs"
@@ -281,31 +241,11 @@ def test_series_tokens_and_graphs_round_trip(tmp_path):
         G = nx.cycle_graph(4 + i % 3)
         nx.set_node_attributes(G, {v: "ab"[v % 2] for v in G}, "kind")
         nx.write_graphml(G, folder / f"g{i}.graphml")
-    assert (
-        cli.main(
-            [
-                "fit",
-                str(folder),
-                "-o",
-                str(tmp_path / "g.skb"),
-                "--max-iter",
-                "5",
-                "--node-attr",
-                "kind",
-                "-q",
-            ]
-        )
-        == 0
-    )
-    assert (
-        cli.main(
-            ["sample", str(tmp_path / "g.skb"), "-n", "4", "-o", str(tmp_path / "sampled"), "-q"]
-        )
-        == 0
-    )
+    ok("fit", folder, "-o", tmp_path / "g.skb", "--max-iter", 5, "--node-attr", "kind")
+    ok("sample", tmp_path / "g.skb", "-n", 4, "-o", tmp_path / "sampled")
     files = sorted((tmp_path / "sampled").glob("*.graphml"))
     assert len(files) == 4
     for f in files:
         G = nx.read_graphml(f)
         assert all(G.nodes[v]["kind"] in ("a", "b") for v in G)
-    assert cli.main(["score", str(tmp_path / "g.skb"), str(tmp_path / "sampled"), "-q"]) == 0
+    ok("score", tmp_path / "g.skb", tmp_path / "sampled")
