@@ -1,7 +1,7 @@
 """skbridge: Schrödinger-bridge diffusion models (SB-VAE) as scikit-learn estimators."""
 
 from ._base import EncoderNotKeptWarning, TrainingError
-from ._io import ModelFileError, load, read_metadata, save
+from ._io import ModelFileError, load, read_metadata, safe_types, save
 from ._report import Report, report
 from .models import SBVAE, VAE, FlowMatching, ScoreSDE
 from .pipeline import sample_pipeline
@@ -23,4 +23,5 @@ __all__ = [
     "load",
     "read_metadata",
     "ModelFileError",
+    "safe_types",
 ]

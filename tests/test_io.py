@@ -76,3 +76,119 @@ def test_newer_formats_are_refused_and_other_versions_warned(model, tmp_path):
     _rewrite_header(tmp_path / "m.skb", tmp_path / "old.skb", skbridge_version="0.0.1")
     with pytest.warns(UserWarning, match="written by skbridge 0.0.1"):
         assert load(tmp_path / "old.skb").n_iter_ == model.n_iter_
+
+
+class _Exploit:
+    """Unpickling this calls os.system: what a malicious model file does."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _write_payload(path, obj, version=2):
+    import io
+
+    import joblib
+    import torch
+
+    buffer = io.BytesIO()
+    if version == 2:
+        torch.save(obj, buffer)
+    else:
+        joblib.dump(obj, buffer)
+    header = {
+        "format": "skbridge-model",
+        "format_version": version,
+        "skbridge_version": skbridge.__version__,
+    }
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("skbridge.json", json.dumps(header))
+        zf.writestr({1: "model.joblib", 2: "model.pt"}[version], buffer.getvalue())
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_model_file_that_runs_code_when_opened_is_refused(tmp_path, version):
+    # model files were joblib pickles: opening a crafted one ran its code
+    marker = tmp_path / "pwned"
+    _write_payload(tmp_path / "evil.skb", {"model": _Exploit(marker)}, version)
+    with pytest.raises(ModelFileError, match="trust"):
+        load(tmp_path / "evil.skb")
+    assert not marker.exists()
+    if version == 1:  # the old format opens only when trusted, and then it is a pickle
+        load(tmp_path / "evil.skb", trusted=True)
+        assert marker.exists()
+
+
+def _kinds():
+    pd = pytest.importorskip("pandas")
+    nx = pytest.importorskip("networkx")
+    from skbridge.data import make_dna
+
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "k": rng.integers(0, 5, n),
+            "c": pd.Categorical(rng.choice(list("xyz"), n)),
+            "s": rng.choice(["u", "v"], n).astype(object),
+            "b": rng.random(n) < 0.5,
+            "I": pd.array(rng.integers(0, 3, n), dtype="Int64"),
+            "F": pd.array(rng.normal(size=n), dtype="Float64"),
+            "st": pd.array(rng.choice(["p", "q"], n), dtype="string"),
+            "pa": pd.array(rng.normal(size=n), dtype="double[pyarrow]"),
+        }
+    )
+    graphs = [nx.gnp_random_graph(6, 0.4, seed=i) for i in range(20)]
+    return {
+        "frame": frame,
+        "series": rng.normal(size=(30, 6, 2)),
+        "dna": make_dna(30, length=(20, 24), random_state=0),
+        "ids": [[1, 2, 3], [2, 3], [4]] * 10,
+        "graphs": graphs,
+    }
+
+
+# every model and every data kind once (their networks: MLPs, temporal convolutions, the
+# graph network; pandas, Arrow and nullable dtypes)
+PAIRS = [("SBVAE", "series"), ("ScoreSDE", "graphs"), ("ScoreSDE", "ids"), ("VAE", "dna")]
+PAIRS += [("FlowMatching", "frame"), ("ScoreSDE", "frame")]
+
+
+@pytest.mark.parametrize("cls, kind", PAIRS)
+def test_every_model_and_data_kind_opens_without_trusting(cls, kind, tmp_path):
+    import warnings
+
+    X = _kinds()[kind]
+    kw = dict(max_iter=4, random_state=0, data="sequence" if kind == "ids" else "auto")
+    if cls == "SBVAE":
+        kw.update(encoder_min_iter=1, encoder_max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = getattr(skbridge, cls)(**kw).fit(X)
+    save(model, tmp_path / "m.skb")
+    back = load(tmp_path / "m.skb")
+    a, b = model.sample(5, random_state=1), back.sample(5, random_state=1)
+    if kind == "frame":
+        pd = pytest.importorskip("pandas")
+        pd.testing.assert_frame_equal(a, b)
+    elif kind == "graphs":
+        assert [sorted(g.edges) for g in a] == [sorted(g.edges) for g in b]
+    else:
+        assert repr(a) == repr(b), kind
+    np.testing.assert_array_equal(model.score_samples(X[:5]), back.score_samples(X[:5]))
+
+
+def test_a_pipeline_step_outside_the_allowlist_needs_trust(tmp_path):
+    from sklearn.preprocessing import FunctionTransformer
+
+    pipe = make_pipeline(FunctionTransformer(np.tanh, np.arctanh), ScoreSDE(max_iter=5))
+    save(pipe, tmp_path / "p.skb")
+    with pytest.raises(ModelFileError, match="FunctionTransformer.*trusted=True"):
+        load(tmp_path / "p.skb")
+    assert load(tmp_path / "p.skb", trusted=True).steps[0][1].func is np.tanh
