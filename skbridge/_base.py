@@ -36,7 +36,12 @@ def optional_import(module: str, extra: str, needed_for: str):
 
 
 class TrainingError(ValueError):
-    """Training produced a non-finite loss; the estimator's previous state is untouched."""
+    """Training failed, or produced a model that cannot be used.
+
+    Raised by ``fit`` when the loss is not finite or explodes (the estimator's previous state
+    is untouched), and by ``sample`` when the sampler of a fit far from convergence diverges
+    (a sample is not finite).
+    """
 
 
 class EncoderNotKeptWarning(UserWarning):

@@ -486,7 +486,7 @@ def test_unstable_samples_at_the_end_of_fit_warn(data, monkeypatch, value):
     healthy = ScoreSDE._generate
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        make(ScoreSDE).fit(X)  # a sane fit does not warn
+        make(ScoreSDE, max_iter=3000).fit(X)  # a converged fit does not warn
     monkeypatch.setattr(
         ScoreSDE,
         "_generate",
@@ -495,6 +495,20 @@ def test_unstable_samples_at_the_end_of_fit_warn(data, monkeypatch, value):
     with pytest.warns(ConvergenceWarning, match="far from convergence"):
         model = make(ScoreSDE).fit(X)
     assert model.n_iter_ == FAST["max_iter"]
+
+
+def test_an_undertrained_fit_whose_samples_spread_too_wide_warns(data):
+    """Short fits sampled 19-40% of a table's floats beyond the training range (clipped
+    onto min/max) without a word; now the end-of-fit probe counts them."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, _ = data
+    with pytest.warns(ConvergenceWarning, match=r"\d+% of the values .* outside the range"):
+        model = make(ScoreSDE).fit(X)  # 40 iterations
+    outside = (model.sample(500, random_state=1) < X.min(0)) | (
+        model.sample(500, random_state=1) > X.max(0)
+    )
+    assert outside.mean() > 0.1  # what the warning says is so in the user's units
 
 
 def _odd_inputs():
@@ -575,3 +589,54 @@ def test_training_curve_monitor(data):
     # monitor its training rows and its "held-out" curve would be the training curve)
     last = make(ScoreSDE, monitor_train=True).fit(X).history_[-1]
     assert last["train_neg_elbo"] != last["val_neg_elbo"]
+
+
+@pytest.mark.parametrize("cls", [ScoreSDE, SBVAE, VAE, FlowMatching], ids=lambda c: c.__name__)
+def test_scores_are_finite_or_minus_inf_never_nan(cls):
+    # a row far outside the data overflowed the networks' float32 arithmetic: the VAE
+    # scored a row at 1e20 (and series at 1e6) NaN; such rows now score -inf
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    kw = dict(max_iter=30, hidden_layer_sizes=(16,), random_state=0)
+    if cls in (ScoreSDE, SBVAE):
+        kw.update(n_steps=8, n_elbo_samples=1)
+    if cls is FlowMatching:  # its likelihood solves an ODE with a divergence per evaluation
+        kw.update(n_steps=4, solver="euler")
+    model = cls(**kw).fit(X)
+    rows = np.array(
+        [[1e300, 0.0], [-1e300, 1e300], [1e20, 0.0], [0.0, -1e38], [1e6, 0.0], [0.1, 0.2]]
+    )
+    s = model.score_samples(rows)
+    assert not np.isnan(s).any() and not (s == np.inf).any(), s
+    assert s[:2].tolist() == [-np.inf, -np.inf] and np.isfinite(s[-1])
+    series = np.random.default_rng(1).normal(size=(60, 6, 2))
+    seq = cls(**kw).fit(series).score_samples(np.concatenate([series[:2] * 1e6, series[:2] * 1e30]))
+    assert not np.isnan(seq).any() and not (seq == np.inf).any(), seq
+
+
+def test_iter_samples_streams_reproducible_chunks_in_bounded_memory(data):
+    import tracemalloc
+
+    X, _ = data
+    model = make(ScoreSDE, n_steps=4).fit(X)
+    chunks = list(model.iter_samples(25, chunk_size=10, random_state=3))
+    assert [len(c) for c in chunks] == [10, 10, 5]
+    again = list(model.iter_samples(25, chunk_size=10, random_state=3))
+    for a, b in zip(chunks, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(chunks[0], chunks[1])  # each chunk has its own seed
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            next(model.iter_samples(10, chunk_size=bad))
+
+    def peak_mib(consume):
+        tracemalloc.start()
+        try:
+            consume()
+            return tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+
+    n = 100_000  # 1.6 MB as one float64 array of two columns, 0.16 MB per chunk
+    streamed = peak_mib(lambda: sum(len(c) for c in model.iter_samples(n, chunk_size=10_000)))
+    whole = peak_mib(lambda: len(model.sample(n)))
+    assert streamed < 0.25 * whole, (streamed, whole)

@@ -45,3 +45,27 @@ def test_step_without_inverse_is_named(data):
         sample_pipeline(pipe, 3)
     with pytest.raises(TypeError, match="no sample method"):
         sample_pipeline(make_pipeline(StandardScaler(), PCA(2)).fit(data), 3)
+
+
+def test_a_pipeline_fitted_on_a_dataframe_samples_a_dataframe_within_range(data):
+    # samples came back as a bare array, a fifth of them beyond the training range
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(data, columns=["mass", "depth", "ph"])
+    model = ScoreSDE(**{**FAST, "max_iter": 20})  # undertrained: wide samples
+    pipe = make_pipeline(StandardScaler(), model).fit(frame)
+    out = sample_pipeline(pipe, 400, random_state=0)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["mass", "depth", "ph"]
+    lo, hi = frame.min().to_numpy(), frame.max().to_numpy()
+    span = hi - lo
+    assert np.all(out.to_numpy() >= lo - 1e-9 * span) and np.all(out.to_numpy() <= hi + 1e-9 * span)
+    raw = sample_pipeline(pipe, 400, random_state=0, clip=False)
+    outside = (raw.to_numpy() < lo) | (raw.to_numpy() > hi)
+    assert outside.any()  # the clip did something here
+    np.testing.assert_array_equal(
+        np.clip(raw.to_numpy(), lo, hi)[~outside], out.to_numpy()[~outside]
+    )
+    # arrays stay arrays, unclipped by default
+    arr = sample_pipeline(make_pipeline(StandardScaler(), model).fit(data), 400, random_state=0)
+    assert isinstance(arr, np.ndarray)
+    with pytest.raises(ValueError, match="clip"):
+        sample_pipeline(pipe, 3, clip="yes")

@@ -1,6 +1,8 @@
 """Sequences: the codec (real series, token strings, token lists), the temporal drift network,
 every model on sequence data, and bad input."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -203,3 +205,40 @@ def test_series_samples_keep_the_temporal_structure():
     shuffled = np.random.default_rng(0).permuted(test, axis=1)
     assert autocorrelation_error(test, synth) < 0.5 * autocorrelation_error(test, shuffled)
     assert synth.min() > -0.5 and synth.max() < 1.5  # sines live in [0, 1]
+
+
+def test_a_user_token_named_like_the_end_token_is_kept():
+    # the padding token was the string "<end>": a user token "<end>" was taken for padding
+    # and silently dropped from every sequence
+    X = [["a", "<end>", "b"], ["<end>", "a"], ["b"], ["a", "b", "<end>", "a"]]
+    codec = SequenceCodec().fit(X)
+    assert "<end>" in codec.alphabet_ and codec.variable_length_
+    P, _ = codec.encode(X)
+    assert codec.decode(P) == X
+    restored = pickle.loads(pickle.dumps(codec))  # the padding object survives pickling
+    assert restored.decode(P) == X
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        [[3, 1, 4, 1, 5], [9, 2, 6], [5, 3]],  # lists of ints, variable lengths
+        np.array([[3, 1, 4], [1, 5, 9], [2, 6, 5]]),  # a 2-D integer array
+    ],
+    ids=["lists", "array"],
+)
+def test_integer_token_ids_are_tokens_under_data_sequence(X):
+    # data="sequence" on integer ids (as the user guide advises) refused variable lengths
+    # and modelled equal-length ids as real numbers
+    codec = SequenceCodec().fit(X)
+    assert codec.kind_ == "tokens"
+    assert codec.alphabet_ == sorted({int(t) for s in X for t in s})
+    P, _ = codec.encode(X)
+    assert codec.decode(P) == [list(map(int, s)) for s in X]
+    model = ScoreSDE(**FAST[ScoreSDE], data="sequence", random_state=0).fit(list(X) * 10)
+    samples = model.sample(20, random_state=0)
+    assert all(isinstance(s, list) and set(s) <= set(codec.alphabet_) for s in samples)
+    assert np.isfinite(model.score_samples(samples)).all()
+    # float values stay real series; SequenceCodec(kind="real") reads ids as numbers
+    assert SequenceCodec().fit(np.arange(12.0).reshape(3, 4)).kind_ == "real"
+    assert SequenceCodec(kind="real").fit(np.array([[3, 1], [4, 1], [5, 9]])).kind_ == "real"

@@ -322,3 +322,23 @@ def test_float_resolution_and_range_are_kept_in_samples():
     # numeric arrays: plain draws from the model unless asked
     arr = TabularCodec().fit(X.to_numpy()).decode(V)
     np.testing.assert_allclose(arr, raw.to_numpy())
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1e-13, 1e160, 1e300])
+def test_columns_of_any_magnitude_are_modelled_in_their_units(scale):
+    # squares of values beyond ~1e154 overflow (and below ~1e-162 underflow) in float64:
+    # standardising raw values gave +-inf samples and -inf scores, and a spread of 1e-13
+    # was called constant
+    X = np.random.default_rng(0).normal(size=(200, 2)) * [1.0, 3.0] + [0.5, -2.0]
+    base, big = TabularCodec().fit(X), TabularCodec().fit(X * scale)
+    P0, off0 = base.encode(X)
+    P1, off1 = big.encode(X * scale)
+    np.testing.assert_allclose(P1, P0, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(off1 - off0, -2 * np.log(scale), rtol=1e-12)
+    np.testing.assert_allclose(big.decode(P1), X * scale, rtol=1e-9)
+    model = ScoreSDE(**FAST, random_state=0).fit(X * scale)
+    assert np.isfinite(model.sample(50, random_state=0)).all()
+    ref = ScoreSDE(**FAST, random_state=0).fit(X).score_samples(X[:20])
+    np.testing.assert_allclose(
+        model.score_samples(X[:20] * scale) - ref, -2 * np.log(scale), atol=1e-3
+    )

@@ -84,7 +84,11 @@ def is_graph_list(X) -> bool:
     networkx): the graph path then names any item that is not a graph."""
     if not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
-    return any(any(c.__module__.startswith("networkx") for c in type(item).__mro__) for item in X)
+    return any(_is_networkx(item) for item in X)
+
+
+def _is_networkx(obj) -> bool:
+    return any(c.__module__.startswith("networkx") for c in type(obj).__mro__)
 
 
 def make_codec(data, X) -> Codec:
@@ -101,6 +105,16 @@ def make_codec(data, X) -> Codec:
         return clone(data)
     if isinstance(X, (list, tuple)) and len(X) == 0:
         raise ValueError("X is empty: fit needs at least 2 rows, sequences or graphs")
+    if _is_networkx(X):
+        raise TypeError(
+            f"X is one networkx {type(X).__name__}; graph models fit a list of graphs: "
+            "pass [G] (and more graphs: a generator needs several to learn from)"
+        )
+    if data == "tabular" and is_graph_list(X):
+        raise ValueError(
+            "data='tabular' was given a list of networkx graphs; use data='graph' (or "
+            "'auto') for graphs, or pass a numeric table"
+        )
     if data == "graph" or (data == "auto" and is_graph_list(X)):
         from ._graph import GraphCodec  # networkx is optional
 

@@ -6,8 +6,9 @@ Two kinds of sequence data, told apart in :meth:`SequenceCodec.fit`:
   ``(length, channels)`` arrays is stacked). Each channel is standardised with its mean and
   std over all sequences and time steps; the log-Jacobian, :math:`-L\sum_c \log s_c` per
   sequence, is added to the score, so scores are log-densities in the user's units.
-* **token sequences**: a list of strings (one token per character) or a list of token lists
-  (any hashable tokens). The alphabet is learned in fit. Each position is one-hot over the
+* **token sequences**: a list of strings (one token per character), a list of token lists
+  (any hashable tokens), or sequences of integer token ids (lists of ints, a 2-D integer
+  array). The alphabet is learned in fit. Each position is one-hot over the
   alphabet in the same continuous relaxation as the tabular codec's categorical columns
   (argmax dequantisation), so scores are lower bounds on log-probabilities.
   Sequences of different lengths are padded with an end token to the longest training
@@ -37,22 +38,47 @@ from ._dequantize import relaxed_onehot
 
 __all__ = ["SequenceCodec", "is_sequence_data"]
 
-_END = "<end>"  # the padding token of variable-length token sequences
+
+class _EndToken:
+    """The padding token of variable-length token sequences: one object that no user token
+    equals (a string such as ``"<end>"`` could be a real token)."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __reduce__(self):  # unpickles to the same object
+        return (_EndToken, ())
+
+    def __repr__(self):
+        return "<end>"
+
+
+_END = _EndToken()
 
 
 def _is_token_sequence(item) -> bool:
     if isinstance(item, str):
         return True
-    return (
-        isinstance(item, (list, tuple))
-        and len(item) > 0
-        and all(isinstance(tok, str) for tok in item)
+    # a list with a string among its tokens (a None among them is then named as missing)
+    return isinstance(item, (list, tuple)) and any(isinstance(tok, str) for tok in item)
+
+
+def _is_id_sequence(item) -> bool:
+    """A list or 1-D array of integer token ids (bools are not ids)."""
+    if isinstance(item, np.ndarray):
+        return item.ndim == 1 and item.dtype.kind in "iu"
+    return isinstance(item, (list, tuple)) and all(
+        isinstance(tok, Integral) and not isinstance(tok, (bool, np.bool_)) for tok in item
     )
 
 
 def _known(token, index) -> bool:
     try:
-        return token in index and token != _END
+        return token in index
     except TypeError:  # unhashable
         return False
 
@@ -74,14 +100,27 @@ def is_sequence_data(X) -> bool:
     return False
 
 
+def _real_array(a) -> np.ndarray:
+    """``a`` as float64; complex values are refused (casting would drop the imaginary part)."""
+    a = np.asarray(a)
+    if np.iscomplexobj(a):
+        raise ValueError(
+            "sequence data contains complex values; split them into real channels (e.g. "
+            "np.concatenate([X.real, X.imag], axis=-1)) before fitting"
+        )
+    return np.asarray(a, dtype=np.float64)
+
+
 class SequenceCodec(Codec):
     """Sets of sequences <-> flat model vectors (see the module docstring).
 
     Parameters
     ----------
     kind : {"auto", "real", "tokens"}, default="auto"
-        ``"auto"``: numeric arrays are real-valued series; strings and token lists are
-        tokens. ``"tokens"`` also reads integer arrays or lists as token ids.
+        ``"auto"``: float arrays are real-valued series; strings, token lists and
+        sequences of integer token ids (lists of ints, a 2-D integer array) are tokens.
+        ``"real"`` reads integer values as real series; ``"tokens"`` reads anything as
+        tokens.
     length : "auto" or int, default="auto"
         ``"auto"`` accepts token sequences of different lengths (padded with an end token);
         an int requires every sequence to have exactly that length.
@@ -136,11 +175,14 @@ class SequenceCodec(Codec):
         if len(X) == 0:
             raise ValueError("no sequences were given (X is empty)")
         items = list(X)
-        if kind == "real" or (kind == "auto" and not any(map(_is_token_sequence, items))):
+        # "auto": strings and token lists are tokens, and so are sequences of integer ids
+        # (a list of int lists, a 2-D integer array); float values are real series
+        tokens = any(map(_is_token_sequence, items)) or all(map(_is_id_sequence, items))
+        if kind == "real" or (kind == "auto" and not tokens):
             if kind == "auto" and not isinstance(items[0], np.ndarray):
                 if isinstance(items[0], (list, tuple)) and not items[0]:
                     raise ValueError("sequence 0 is empty; every sequence needs a token")
-            arrays = [np.asarray(a, dtype=np.float64) for a in items]
+            arrays = [_real_array(a) for a in items]
             if arrays[0].ndim == 1:
                 arrays = [a[:, None] for a in arrays]
             lengths = {a.shape for a in arrays}
@@ -161,12 +203,17 @@ class SequenceCodec(Codec):
             seq = list(item) if not isinstance(item, np.ndarray) else item.tolist()
             if len(seq) == 0:
                 raise ValueError(f"sequence {i} is empty; every sequence needs a token")
+            if any(tok is None for tok in seq):
+                raise ValueError(
+                    f"sequence {i} has a None token (a missing value): drop or replace it "
+                    "(e.g. with a token of its own such as '?')"
+                )
             seqs.append(seq)
         return "tokens", seqs
 
     @staticmethod
     def _check_real(A):
-        A = np.asarray(A, dtype=np.float64)
+        A = _real_array(A)
         if A.shape[0] == 0 or A.shape[1] == 0 or A.shape[2] == 0:
             raise ValueError(f"sequence array has an empty dimension: shape {A.shape}")
         if not np.isfinite(A).all():
@@ -187,8 +234,11 @@ class SequenceCodec(Codec):
             n, L, C = data.shape
             if self.length != "auto" and L != self.length:
                 raise ValueError(f"length={self.length} was asked for, but X has length {L}")
-            self.mean_ = data.mean(axis=(0, 1))
-            std = data.std(axis=(0, 1))
+            # moments of data / c (c a power of two near each channel's largest value):
+            # the raw squares overflow from about 1e154 on
+            c = np.ldexp(1.0, np.minimum(np.frexp(np.abs(data).max(axis=(0, 1)))[1], 1023))
+            self.mean_ = (data / c).mean(axis=(0, 1)) * c
+            std = (data / c).std(axis=(0, 1)) * c
             if np.any(std == 0):
                 const = np.nonzero(std == 0)[0].tolist()
                 raise ValueError(
@@ -217,7 +267,7 @@ class SequenceCodec(Codec):
             self.is_string_ = all(isinstance(s, str) for s in X)
             self.variable_length_ = bool(lengths.min() != lengths.max())
             self._levels = alphabet + ([_END] if self.variable_length_ else [])
-            self._index = {tok: i for i, tok in enumerate(self._levels)}
+            self._index = {tok: i for i, tok in enumerate(alphabet)}
             self.length_ = int(lengths.max())
             self.lengths_ = np.bincount(lengths)  # training length counts (a diagnostic)
             self.event_shape_ = (self.length_, len(self._levels))
@@ -244,7 +294,11 @@ class SequenceCodec(Codec):
                     f"sequences have shape (length, channels) = {data.shape[1:]}, but the model "
                     f"was fitted on {self.event_shape_}"
                 )
-            Z = (data - self.mean_) / self.scale_
+            with np.errstate(over="ignore", invalid="ignore"):
+                Z = (data - self.mean_) / self.scale_
+                far = ~np.isfinite(Z)  # data - mean overflowed (values near the float max)
+                if far.any():
+                    Z[far] = (data / self.scale_ - self.mean_ / self.scale_)[far]
             offset = np.full(data.shape[0], -self.length_ * float(np.log(self.scale_).sum()))
             return Z.reshape(data.shape[0], -1), offset
         n, L, W = len(data), self.length_, len(self._levels)
@@ -282,7 +336,10 @@ class SequenceCodec(Codec):
         """Model vectors -> sequences of the kind fitted: a 3-D array, strings or token lists."""
         V = np.asarray(V, dtype=np.float64).reshape(-1, *self.event_shape_)
         if self.kind_ == "real":
-            return V * self.scale_ + self.mean_
+            with np.errstate(over="ignore"):
+                X = V * self.scale_ + self.mean_
+            big = np.finfo(np.float64).max  # a far sample of data near the float maximum
+            return np.clip(X, -big, big)  # stays finite
         idx = V.argmax(2)
         end = len(self._levels) - 1 if self.variable_length_ else -1
         out = []

@@ -77,6 +77,8 @@ def _pl_inverse(z, xk, zk):
 class _Column:
     """What the codec learned about one column."""
 
+    prescale = 1.0  # the default of codecs pickled before the prescale existed
+
     def __init__(self, name, kind, dtype):
         self.name, self.kind, self.dtype = name, kind, dtype
 
@@ -173,7 +175,7 @@ class TabularCodec(Codec):
             col = _Column(name, kind, dtype)
             if kind in ("float", "integer"):
                 x = np.asarray(values, dtype=np.float64)
-                if np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())):
+                if np.ptp(x) <= 1e-12 * float(np.abs(x).max()):  # relative: 1e-13 spreads count
                     constant_numeric.append(name)
                     continue
                 self._fit_numeric(col, x)
@@ -189,8 +191,10 @@ class TabularCodec(Codec):
             self._cols.append(col)
         if constant_numeric:
             raise ValueError(
-                f"column(s) {constant_numeric} are constant in the training data; a density "
-                "over a constant numeric column is degenerate. Drop them before the generator "
+                f"column(s) {constant_numeric} are constant in the training data (their spread "
+                "is below 1e-12 of their magnitude, the relative precision a density can be "
+                "fitted at in float64); a density over a constant numeric column is "
+                "degenerate. Drop them (or subtract their common value first) before the generator "
                 "(X.drop(columns=[...]) for a DataFrame, or "
                 "sklearn.feature_selection.VarianceThreshold() in a Pipeline)."
             )
@@ -225,10 +229,13 @@ class TabularCodec(Codec):
             counts = {n: int(X[n].isna().sum()) for n in bad}
             raise ValueError(
                 f"column(s) {bad} contain missing values ({counts} rows). skbridge models "
-                "complete rows: impute first, e.g. make_pipeline(SimpleImputer().set_output("
-                "transform='pandas'), SBVAE()) for numeric columns (SimpleImputer("
-                "strategy='most_frequent') for categorical ones), or drop the rows with "
-                "X.dropna()."
+                "complete rows: impute first, keeping each column's dtype (gaps make integer "
+                "columns float and bool columns object): e.g. make_column_transformer("
+                "(SimpleImputer(strategy='median'), make_column_selector(dtype_include="
+                "'floating')), (SimpleImputer(strategy='most_frequent'), make_column_selector("
+                "dtype_exclude='floating')), verbose_feature_names_out=False).set_output("
+                "transform='pandas'), then .astype() the integer and bool columns back (the "
+                "'Missing values' example does this), or drop the rows with X.dropna()."
             )
         out = []
         for name in names:
@@ -285,6 +292,10 @@ class TabularCodec(Codec):
             col.step = _resolution(x, np.finfo(np_dtype).eps if np_dtype.kind == "f" else 0)
         if col.kind == "integer":
             col.min, col.max = int(x.min()), int(x.max())
+        # values beyond 1e150 (or all below 1e-150) are divided by a power of two first:
+        # means, variances and knot gaps of the raw values would overflow (underflow)
+        col.prescale = _prescale(x)
+        x = x / col.prescale
         mapping = self.integers if col.kind == "integer" else self.numeric
         if mapping == "quantile":
             xs = x
@@ -300,6 +311,15 @@ class TabularCodec(Codec):
 
     def _fit_categorical(self, col, values):
         values = np.asarray(values, dtype=object)
+        try:
+            hash(tuple(values))
+        except TypeError as exc:  # lists, dicts, arrays in an object column
+            kind = next(type(v).__name__ for v in values if not _hashable(v))
+            raise TypeError(
+                f"column {col.name!r} holds {kind} values; a categorical column needs "
+                "hashable values (strings, numbers, bools). Convert them, e.g. "
+                f"X[{col.name!r}].map(str), or drop the column"
+            ) from exc
         uniq, counts = _unique_counts(values)
         col.categories = uniq
         col.pooled = {}
@@ -367,9 +387,10 @@ class TabularCodec(Codec):
         for col in self._cols:
             values = data[col.name]
             if col.kind == "float":
-                z, log_slope = _pl_forward(np.asarray(values, np.float64), *col.knots)
+                x = np.asarray(values, np.float64) / col.prescale
+                z, log_slope = _pl_forward(x, *col.knots)
                 P[:, col.slice.start] = z
-                offset += log_slope
+                offset += log_slope - math.log(col.prescale)
             elif col.kind == "integer":
                 x = np.asarray(values, dtype=np.float64)
                 # a fractional value in an integer column has probability zero
@@ -428,9 +449,15 @@ class TabularCodec(Codec):
         return self.is_frame_ if value == "auto" else bool(value)
 
     def _finish(self, col, x):
-        """Round a float column to its resolution and clip it to the training range."""
+        """Undo the prescale; round a float column to its resolution and clip it to the
+        training range."""
         if col.kind != "float":
             return x
+        if col.prescale != 1.0:
+            with np.errstate(over="ignore"):
+                x = x * col.prescale
+            big = np.finfo(np.float64).max
+            x = np.clip(x, -big, big)  # a far sample stays finite
         if col.step is not None:
             digits = max(0, int(np.ceil(-np.log10(col.step)))) + 1  # no 0.036000000000000004
             x = np.round(col.step * np.round(x / col.step), digits)
@@ -476,6 +503,22 @@ class TabularCodec(Codec):
             data[col.name] = pd.Series(values).astype(col.dtype)
         frame = pd.DataFrame(data)
         return frame[self.columns_]
+
+
+def _hashable(v) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
+def _prescale(x: np.ndarray) -> float:
+    """1, or the power of two near ``max|x|`` when that is beyond 1e150 or below 1e-150."""
+    m = float(np.abs(x).max())
+    if 1e-150 <= m <= 1e150 or m == 0.0:
+        return 1.0
+    return math.ldexp(1.0, min(math.frexp(m)[1], 1023))  # 2**1024 is not a float
 
 
 def _resolution(x: np.ndarray, eps: float):

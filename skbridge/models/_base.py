@@ -36,7 +36,12 @@ from ..data._dequantize import dequantize
 from ._training import VAL_ROWS, Trainer, adopt_history, build_seeded, prepare_fit
 
 # the divergence probe at the end of fit: model vectors drawn, and the largest sane size
-_PROBE_ROWS, _PROBE_SPAN = 8, 1e4
+_PROBE_ROWS, _PROBE_SPAN = 64, 1e4
+# ... and the share of their coordinates outside the training rows' range that says "far
+# from convergence" (converged fits: 0-2.3%; 20-100 iteration ScoreSDE fits: 95-100%)
+_PROBE_OUTSIDE = 0.1
+# the networks of a sampler see the chain's state clamped to this many times that scale
+_SAMPLING_BOUND = 100.0
 
 __all__ = ["GeneratorEstimator", "NetworkGenerator", "row_generators", "row_draws"]
 
@@ -111,8 +116,10 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
     # ----------------------------------------------------------------- input
     def _validate_input(self, X, reset):
         """Check ``X`` (names, feature count, rows); arrays become float64, frames stay frames."""
-        frame_fit = (not reset) and self.codec_.is_frame_
-        if is_frame(X) or frame_fit:
+        # a frame is read column by column when the codec is (or will be) fitted on one;
+        # a frame passed to a model fitted on an array is checked as an array
+        frame_codec = is_frame(X) if reset else self.codec_.is_frame_
+        if frame_codec:
             names = list(getattr(X, "columns", []))
             if len(set(map(repr, names))) != len(names):
                 dup = sorted({repr(n) for n in names if names.count(n) > 1})
@@ -139,6 +146,18 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
                 reset=reset,
             )
         except ValueError as err:
+            if "inhomogeneous" in str(err) or "array element with a sequence" in str(err):
+                kinds = sorted({type(x).__name__ for x in X}) if isinstance(X, list) else []
+                advice = (
+                    "graphs, token sequences and series are read with data='auto' (or "
+                    "'graph', 'sequence')"
+                    if reset
+                    else "this model was fitted on a numeric table"
+                )
+                raise ValueError(
+                    "X is not a numeric table: its rows have different lengths or are not "
+                    f"numbers (items of type {kinds[:5]}); {advice}."
+                ) from err
             if "could not convert" in str(err):
                 raise ValueError(
                     f"{err}. Arrays must be numeric; pass a pandas DataFrame to model "
@@ -209,7 +228,10 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         then sampled: if they are not finite, or reach ``_PROBE_SPAN`` times the largest
         coordinate of the training rows in model space, the sampler is unstable on this
         fit (an undertrained drift network can feed back on itself), and a
-        ``ConvergenceWarning`` says so.
+        ``ConvergenceWarning`` says so. So it does when more than ``_PROBE_OUTSIDE`` of
+        their coordinates fall outside the range of the (dequantised) training rows, where
+        a converged model puts about ``2 / (n + 1)``: an undertrained model samples too
+        wide, and a DataFrame's columns would be clipped onto their training min/max.
         """
         history = self.history_ or [{}]
         first, last = history[0], history[-1]
@@ -236,11 +258,13 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
                 f"this fit. Try a smaller learning_rate (now {self.learning_rate!r}), or check "
                 "the data scale."
             )
+        P, _ = self._encode(_head(X, 1000))
+        scale = max(1.0, float(np.abs(P[:, :d]).max()))
+        # score_samples: beyond _PROBE_SPAN times it is "far"; samplers bound the state there
+        self._latent_scale = scale
         with torch.inference_mode():
             V = self._generate(_PROBE_ROWS, torch_generator(0, self.device_))
         V = V.detach().double().cpu()
-        P, _ = self._encode(_head(X, 1000))
-        scale = max(1.0, float(np.abs(P[:, :d]).max()))
         size = float(V.abs().max()) if bool(torch.isfinite(V).all()) else math.inf
         if size > _PROBE_SPAN * scale:
             what = (
@@ -249,13 +273,46 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
                 else f"reach {size:.3g} in model units, where the training rows stay within "
                 f"{scale:.3g}"
             )
-            warnings.warn(
-                f"{type(self).__name__}: samples from this fit {what} ({self.n_iter_} "
-                "iterations): the fit is far from convergence and its sampler unstable. "
-                "Train longer (max_iter) or with a smaller learning_rate before sampling.",
-                ConvergenceWarning,
-                stacklevel=4,  # the caller of fit (through scikit-learn's fit wrapper)
+            self._warn_unconverged(
+                f"samples from this fit {what}",
+                "the fit is far from convergence and its sampler unstable",
             )
+            return
+        # an undertrained model samples too wide: of a converged one's samples, a coordinate
+        # falls outside the range of n training rows with probability 2 / (n + 1)
+        W, _ = dequantize(
+            self.codec_,
+            torch.as_tensor(P, dtype=torch.float64),
+            generator=torch_generator(0, torch.device("cpu")),
+        )
+        outside = float(((V < W.min(0).values) | (V > W.max(0).values)).double().mean())
+        expected = 2.0 / (P.shape[0] + 1)
+        if outside > max(_PROBE_OUTSIDE, 10 * expected):
+            self._warn_unconverged(
+                f"{outside:.0%} of the values sampled from this fit fall outside the range of "
+                f"the training data (about {expected:.1%} would for a converged model)",
+                "the fit is far from convergence (a DataFrame's float and integer columns "
+                "would be clipped onto their training min/max)",
+            )
+
+    def _sampling_net(self, net):
+        """``net(t, x)`` evaluated on ``x`` clamped to ``_SAMPLING_BOUND`` times the
+        training rows' scale in model space: a sampler's chain stays finite when an
+        undertrained drift runs away (the end-of-fit probe then warns), where it turned NaN
+        (a graph network's output overflowed float32 from inputs of about 1e4). Samples of
+        a trained model never come near the bound."""
+        bound = _SAMPLING_BOUND * getattr(self, "_latent_scale", math.inf)
+        if net is None or not math.isfinite(bound):
+            return net
+        return lambda t, x: net(t, x.clamp(-bound, bound))
+
+    def _warn_unconverged(self, what: str, meaning: str):
+        warnings.warn(
+            f"{type(self).__name__}: {what} ({self.n_iter_} iterations): {meaning}. Train "
+            "longer (max_iter) or with a smaller learning_rate before sampling.",
+            ConvergenceWarning,
+            stacklevel=5,  # the caller of fit (through scikit-learn's fit wrapper)
+        )
 
     # --------------------------------------------------------------- inference
     def sample(self, n_samples=1, random_state=None):
@@ -274,6 +331,12 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         X : ndarray of shape (n_samples, n_features) or DataFrame
             Of the kind that was fitted: a DataFrame with the training columns, names and
             dtypes when fitted on a DataFrame.
+
+        Raises
+        ------
+        TrainingError
+            If the sampler diverges (a sample is not finite): the fit is far from
+            convergence. No NaN is ever returned.
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
@@ -283,7 +346,44 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         with torch.inference_mode():
             V = self._generate(int(n_samples), gen)
         V = V.detach().cpu().double().numpy()
+        bad = int((~np.isfinite(V)).any(axis=tuple(range(1, V.ndim))).sum())
+        if bad:  # decoded, they would be NaN rows, or graphs and sequences of nothing
+            raise TrainingError(
+                f"the sampler diverged: {bad} of {len(V)} samples are not finite. The fit is "
+                "far from convergence (it warned with a ConvergenceWarning); train longer "
+                "(max_iter) or with a smaller learning_rate."
+            )
         return self.codec_.decode(V, random_state=seed)
+
+    def iter_samples(self, n_samples, chunk_size=10_000, random_state=None):
+        """Draw ``n_samples`` new rows in chunks, as a generator: memory stays that of one
+        chunk however many rows are drawn (write each chunk to a file as it comes).
+
+        Parameters
+        ----------
+        n_samples : int
+            Rows in all.
+        chunk_size : int, default=10_000
+            Rows per chunk (the last one may be shorter).
+        random_state : int, RandomState instance or None, default=None
+            Seeds this call; the chunks are reproducible for a fixed ``random_state`` and
+            ``chunk_size``, and each chunk has its own seed (a chunk is not a slice of
+            ``sample(n_samples)``).
+
+        Yields
+        ------
+        X : ndarray, DataFrame or list
+            ``chunk_size`` rows at a time, of the kind :meth:`sample` returns.
+        """
+        check_is_fitted(self)
+        for name, value in (("n_samples", n_samples), ("chunk_size", chunk_size)):
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        n_chunks = -(-int(n_samples) // int(chunk_size))
+        seeds = np.random.SeedSequence(seed_from(random_state)).generate_state(n_chunks)
+        for i, seed in enumerate(seeds):
+            size = min(int(chunk_size), int(n_samples) - i * int(chunk_size))
+            yield self.sample(size, random_state=int(seed))
 
     def score_samples(self, X):
         """Per-row log-likelihood (or its lower bound), in nats and the user's units.
@@ -292,6 +392,11 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         log-probability; the log-Jacobian of the codec's scaling is included, so
         rescaling a column by ``c`` shifts the score by ``-log|c|``. Deterministic for a
         fitted model: each row's Monte Carlo noise is drawn from a hash of its values.
+
+        A score is finite or exactly ``-inf``, never NaN: ``-inf`` for an impossible row (a
+        fractional value in an integer column) and for a row so far outside the training
+        data (ten thousand times its spread and more) that its log-density is beyond the
+        model's float32 arithmetic.
 
         Parameters
         ----------
@@ -302,8 +407,18 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,)
         """
         P, offset = self._encode(X)
-        P = torch.as_tensor(P, dtype=torch.float32, device=self.device_)
-        return self._log_density(P) + offset
+        scores = self._log_density(torch.as_tensor(P, dtype=torch.float32, device=self.device_))
+        scores = np.asarray(scores, dtype=np.float64) + offset
+        # never NaN: an impossible row (offset -inf) scores -inf whatever the network says,
+        # and so does a row so far outside the training data (beyond _PROBE_SPAN times its
+        # scale in model space) that the network's float32 arithmetic overflows
+        bad = np.isnan(scores) | (scores == np.inf)
+        if bad.any():
+            d = self.codec_.n_latent_
+            far = np.abs(P[:, :d]).max(1) > _PROBE_SPAN * getattr(self, "_latent_scale", 1.0)
+            scores[bad & far] = -np.inf
+        scores[offset == -np.inf] = -np.inf
+        return scores
 
     def score(self, X, y=None):
         """Mean per-row score (nats, user's units): comparable across folds of any size."""

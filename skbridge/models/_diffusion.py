@@ -249,6 +249,10 @@ class DiffusionEstimator(GeneratorEstimator):
             )
         else:
             grid = self._grid()
+        # the networks see the chain's state bounded: an undertrained model's chain can run
+        # away (a drift feeding back on itself) and would turn NaN; a trained one never
+        # comes near the bound
+        h, k = self._sampling_net(self._h()), self._sampling_net(self.decoder_)
         out = []
         for start in range(0, n, _SAMPLE_CHUNK):
             m = min(_SAMPLE_CHUNK, n - start)
@@ -258,27 +262,27 @@ class DiffusionEstimator(GeneratorEstimator):
             if sampler in ("dpm", "dpm-sde"):
                 x = dpm_solver(
                     self.sde_,
-                    self._h(),
-                    self.decoder_,
+                    h,
+                    k,
                     z,
                     grid,
                     stochastic=sampler == "dpm-sde",
                     generator=gen,
                 )
             elif sampler == "ode":
-                x = probability_flow(self.sde_, self._h(), self.decoder_, z, grid)
+                x = probability_flow(self.sde_, h, k, z, grid)
             elif sampler == "pc":
                 x = predictor_corrector(
                     self.sde_,
-                    self._h(),
-                    self.decoder_,
+                    h,
+                    k,
                     z,
                     grid,
                     snr=float(self.corrector_snr),
                     generator=gen,
                 )
             else:
-                x = decoder_chain(self.sde_, self.decoder_, z, grid, generator=gen)
+                x = decoder_chain(self.sde_, k, z, grid, generator=gen)
             out.append(x)
         return torch.cat(out)
 

@@ -270,7 +270,8 @@ class FlowMatching(NetworkGenerator):
         for start in range(0, n, _SAMPLE_CHUNK):
             m = min(_SAMPLE_CHUNK, n - start)
             x0 = torch.randn((m, d), generator=gen, device=self.device_)
-            out.append(integrate_ode(self.velocity_, x0, grid, method=self.solver))
+            velocity = self._sampling_net(self.velocity_)  # bounded input: see _sampling_net
+            out.append(integrate_ode(velocity, x0, grid, method=self.solver))
         return torch.cat(out)
 
     def _log_density(self, P):

@@ -19,6 +19,7 @@ __all__ = ["VAE"]
 _MIN_DECODER_STD = 1e-2  # floor of the decoder's std, in standardised units
 _MIN_DECODER_LOG_VAR = 2.0 * math.log(_MIN_DECODER_STD)
 _LOG_2PI = math.log(2.0 * math.pi)
+_MAX_LOG_VAR = 30.0
 _SCORE_CHUNK = 65536  # (row, importance sample) pairs per forward pass
 _SAMPLE_CHUNK = 65536
 _VAL_SAMPLES = 64  # at most this many importance samples in the monitored validation bound
@@ -33,7 +34,8 @@ class _GaussianMLP(nn.Module):
     """``x -> (mean, log_var)`` of a diagonal Gaussian: an MLP with SiLU activations.
 
     With ``min_log_var`` the log-variance is ``min_log_var + softplus(raw - min_log_var)``:
-    bounded below, and almost the raw output well above the floor.
+    bounded below, and almost the raw output well above the floor. It is bounded above by
+    ``_MAX_LOG_VAR``.
     """
 
     def __init__(self, n_in, n_out, hidden, min_log_var=None):
@@ -53,7 +55,9 @@ class _GaussianMLP(nn.Module):
         if self.min_log_var is not None:
             floor = self.min_log_var
             log_var = floor + nn.functional.softplus(log_var - floor)
-        return mean, log_var
+        # a standard deviation beyond e^15 (reached only on rows far outside the training
+        # data) would overflow float32 in z**2 and turn scores into NaN
+        return mean, log_var.clamp(max=_MAX_LOG_VAR)
 
 
 class _VAENet(nn.Module):
