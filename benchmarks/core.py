@@ -105,6 +105,21 @@ def make_model(name: str, *, max_iter: int | None = None, seed: int = 0):
 
 
 # ------------------------------------------------------------------------ machine
+def write_result(out, t_start: float, **fields) -> None:
+    """Write one run's JSON to ``out``: the command, date, machine and wall seconds since
+    ``t_start`` (``time.time()``), then ``fields``."""
+    result = {
+        "command": "python benchmarks/" + Path(sys.argv[0]).name + " " + " ".join(sys.argv[1:]),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "wall_s": time.time() - t_start,
+        **fields,
+    }
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {out}")
+
+
 def maxrss_mib() -> float:
     """Peak resident set size of this process so far, MiB (ru_maxrss is KiB on Linux)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -306,7 +306,7 @@ def _parse_param(text: str):
     return name.strip(), parsed
 
 
-def _load(path):
+def _load(path, trusted=False):
     from ._io import ModelFileError, load, read_metadata
 
     if not Path(path).exists():
@@ -315,7 +315,7 @@ def _load(path):
         meta = read_metadata(path)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            model = load(path)
+            model = load(path, trusted=trusted)
     except ModelFileError as exc:
         raise CLIError(str(exc)) from exc
     return model, meta
@@ -377,7 +377,7 @@ def cmd_fit(args) -> int:
 def cmd_sample(args) -> int:
     from ._base import Progress
 
-    model, header = _load(args.model)
+    model, header = _load(args.model, args.trusted)
     meta = header.get("metadata", {})
     kind = meta.get("kind") or "table"
     if args.n < 1:
@@ -393,17 +393,13 @@ def cmd_sample(args) -> int:
                     f"--{name.replace('_', '-')} does not apply to {type(model).__name__}"
                 )
             model.set_params(**{name: value})
-    seeds = np.random.SeedSequence(args.seed).generate_state(
-        (args.n + args.chunk_size - 1) // args.chunk_size
-    )
     writer = _Writer(args.output, fmt, args.n)
     progress = Progress(args.n, 0 if args.quiet else 1, "sampling")
     t0 = time.perf_counter()
     try:
-        for i, seed in enumerate(seeds):
-            m = min(args.chunk_size, args.n - i * args.chunk_size)
-            writer.write(model.sample(m, random_state=int(seed)))
-            progress.update(m, {"rows": writer.done})
+        for chunk in model.iter_samples(args.n, args.chunk_size, random_state=args.seed):
+            writer.write(chunk)
+            progress.update(len(chunk), {"rows": writer.done})
     finally:
         writer.close()
         progress.close()
@@ -416,7 +412,7 @@ def cmd_sample(args) -> int:
 
 
 def cmd_score(args) -> int:
-    model, header = _load(args.model)
+    model, header = _load(args.model, args.trusted)
     meta = header.get("metadata", {})
     kind, X = read_data(args.data, meta, dropna=args.dropna, quiet=args.quiet)
     scores = np.asarray(model.score_samples(X), dtype=np.float64)
@@ -497,6 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         p.add_argument("-q", "--quiet", action="store_true", help="no progress or messages")
+        p.add_argument(
+            "--threads",
+            type=_positive_int,
+            metavar="N",
+            help="threads for torch and BLAS (default: torch's, one per core; use 1 on a "
+            "busy machine or next to other jobs)",
+        )
         return p
 
     p = command(
@@ -543,6 +546,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Example: skbridge sample adult.skb -n 10000 -o synthetic.csv",
     )
     p.add_argument("model", help="model file written by `skbridge fit`")
+    p.add_argument(
+        "--trusted",
+        action="store_true",
+        help="open a model file of format version 1 (a pickle, which can run code): only "
+        "for files you trust",
+    )
     p.add_argument("-n", type=int, required=True, help="number of samples")
     p.add_argument(
         "-o",
@@ -565,6 +574,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Example: skbridge score adult.skb holdout.csv -o scores.csv",
     )
     p.add_argument("model", help="model file written by `skbridge fit`")
+    p.add_argument(
+        "--trusted",
+        action="store_true",
+        help="open a model file of format version 1 (a pickle, which can run code): only "
+        "for files you trust",
+    )
     p.add_argument("data", help="data of the kind the model was fitted on")
     p.add_argument("-o", "--output", help="CSV file for the per-item scores")
     p.add_argument("--dropna", action="store_true", help="drop rows with missing values")
@@ -599,6 +614,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     from ._base import TrainingError
@@ -606,7 +628,13 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        if args.threads is None:
+            return args.func(args)
+        from threadpoolctl import threadpool_limits
+
+        # torch's intra-op threads are OpenMP threads: threadpoolctl limits them
+        with threadpool_limits(limits=args.threads):
+            return args.func(args)
     except CLIError as exc:
         print(f"skbridge {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
