@@ -17,6 +17,7 @@ MODULES = [
     "skbridge.sde",
     "skbridge.nets",
     "skbridge.plotting",
+    "skbridge.distributed",
 ]
 
 _MODULE_DIRECTIVE = re.compile(r"^\.\. (?:py:)?(?:currentmodule|module|automodule):: *(\S+)")

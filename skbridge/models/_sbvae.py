@@ -18,6 +18,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from .. import distributed
 from .._base import EncoderNotKeptWarning, torch_generator
 from ..sde import (
     ReferenceChain,
@@ -472,10 +473,11 @@ class EncoderPhase:
         False if the encoder's loss was not finite (nothing was changed)."""
         run = self.run
         loss, path, noise = self.encoder_loss(run.train_batch())
-        if not math.isfinite(float(loss.detach())):
+        if not math.isfinite(distributed.mean_value(loss)):  # the same on every process
             return False
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.average_gradients(self.encoder.parameters())
         nn.utils.clip_grad_norm_(self.encoder.parameters(), 1.0)
         self.opt.step()
         path, noise = path.detach().transpose(0, 1), noise.transpose(0, 1)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import distributed
 from .._base import Progress, TrainingError, resolve_device, seed_from
 
 __all__ = ["FitData", "prepare_fit", "build_seeded", "Trainer", "adopt_history"]
@@ -51,7 +52,9 @@ def prepare_fit(est, X, *, hold_out: bool) -> FitData:
 
     ``hold_out``: whether the generator wants held-out rows (``validation_fraction`` of
     them, when at least 2 rows remain on each side); otherwise it monitors its training
-    rows.
+    rows. In a data-parallel fit (:mod:`skbridge.distributed`) each process keeps its share
+    of the training rows and draws its batches with its own seed; the held-out rows, the
+    initialisation and the other seeds are the same on every process.
     """
     warm = bool(est.warm_start) and all(hasattr(est, a) for a in est._torch_attributes)
     codec, P, offset = est._encode_fit(X, warm)
@@ -64,8 +67,19 @@ def prepare_fit(est, X, *, hold_out: bool) -> FitData:
     if hold_out and n_val >= 2 and n - n_val >= 2:
         perm = rng.permutation(n)
         val, train = perm[:n_val], perm[n_val:]
-        return FitData(warm, codec, dev, seeds, Z[train], Z[val], offset[train], offset[val])
-    return FitData(warm, codec, dev, seeds, Z, Z, offset, offset)
+    else:
+        val = train = np.arange(n)
+    if distributed.is_active():
+        train = train[distributed.shard(len(train))]
+        if len(train) == 0:
+            raise ValueError(
+                f"{n} rows cannot be shared by {distributed.world_size()} processes: each "
+                "needs at least one training row"
+            )
+        seeds[0] = (int(seeds[0]) + 7919 * distributed.rank()) % (2**31 - 1)
+    if len(train) == n and len(val) == n:
+        return FitData(warm, codec, dev, seeds, Z, Z, offset, offset)
+    return FitData(warm, codec, dev, seeds, Z[train], Z[val], offset[train], offset[val])
 
 
 def build_seeded(seed: int, build: Callable[[], nn.Module]):
@@ -142,8 +156,8 @@ class Trainer:
     # ------------------------------------------------------------------ steps
     def update(self, loss: torch.Tensor):
         """One Adam step on ``loss`` and the EMA; a non-finite loss raises TrainingError."""
-        value = float(loss.detach())
-        if not math.isfinite(value):
+        value = distributed.mean_value(loss)
+        if not math.isfinite(value):  # in a data-parallel fit every process raises
             raise TrainingError(
                 f"non-finite {self.what} loss at iteration {self.it + 1}; the model was left "
                 "as it was before this fit. Try a smaller learning_rate, or check the data "
@@ -151,6 +165,7 @@ class Trainer:
             )
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.average_gradients(self.module.parameters())
         self.opt.step()
         if self.ema is not self.module:
             with torch.no_grad():
