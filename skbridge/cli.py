@@ -354,7 +354,9 @@ def cmd_fit(args) -> int:
         what = f"{len(X)} {'series' if X.ndim == 3 else 'rows'} of shape {X.shape[1:]}"
     _info(f"fitting {Model.__name__} on {path} ({what})", args.quiet)
     t0 = time.perf_counter()
-    model.fit(X)
+    if args.checkpoint is not None and Path(args.checkpoint).exists():
+        _info(f"resuming from the checkpoint {args.checkpoint}", args.quiet)
+    model.fit(X, checkpoint=args.checkpoint)
     seconds = time.perf_counter() - t0
     _info(
         f"fitted in {seconds:.1f} s, {model.n_iter_} iterations on {model.device_}",
@@ -535,6 +537,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="any model parameter, e.g. --param hidden=256 --param beta_max=10 (repeatable)",
     )
+    p.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="save the fit's state here at every check; run the same command again after a "
+        "crash or a kill to resume (not for SBVAE; removed when the fit succeeds)",
+    )
     p.set_defaults(func=cmd_fit)
 
     p = command(
@@ -648,7 +656,9 @@ def main(argv=None) -> int:
         print(f"skbridge {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"skbridge {args.command}: interrupted", file=sys.stderr)
+        checkpoint = getattr(args, "checkpoint", None)
+        hint = f" (run the same command again to resume from {checkpoint})" if checkpoint else ""
+        print(f"skbridge {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
 
 

@@ -249,3 +249,33 @@ def test_series_tokens_and_graphs_round_trip(tmp_path):
         G = nx.read_graphml(f)
         assert all(G.nodes[v]["kind"] in ("a", "b") for v in G)
     ok("score", tmp_path / "g.skb", tmp_path / "sampled")
+
+
+def test_fit_with_a_checkpoint_resumes_and_cleans_up(tmp_path, monkeypatch):
+    from skbridge import load
+    from skbridge.models import _training
+
+    X = np.random.default_rng(0).normal(size=(120, 3))
+    np.save(tmp_path / "x.npy", X)
+    ckpt = tmp_path / "fit.ckpt"
+    fit = ("fit", tmp_path / "x.npy", "--max-iter", 60, "--checkpoint", ckpt)
+    ok(*fit, "-o", tmp_path / "plain.skb")  # uninterrupted
+    assert not ckpt.exists()
+    save = _training.Checkpoint.save
+
+    def killed_after_the_third_check(self, trainer, run_index, done):
+        save(self, trainer, run_index, done)
+        if done == 9:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_training.Checkpoint, "save", killed_after_the_third_check)
+    assert cli.main([*map(str, fit), "-o", str(tmp_path / "resumed.skb"), "-q"]) == 130
+    assert ckpt.exists()
+    monkeypatch.setattr(_training.Checkpoint, "save", save)
+    ok(*fit, "-o", tmp_path / "resumed.skb")  # the same command again resumes
+    assert not ckpt.exists()
+    a, b = load(tmp_path / "plain.skb"), load(tmp_path / "resumed.skb")
+    np.testing.assert_array_equal(a.sample(9, random_state=0), b.sample(9, random_state=0))
+    sbvae = [*map(str, fit), "-o", str(tmp_path / "sb.skb"), "--model", "sbvae", "-q"]
+    assert cli.main(sbvae) == 2  # not supported: a usage error, nothing written
+    assert not (tmp_path / "sb.skb").exists()

@@ -677,7 +677,7 @@ def fit_inputs(draw):
 
 
 @pytest.mark.parametrize("name", MODELS)
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=25)
 @given(data=fit_inputs())
 def test_fit(name, data):
     kind, X, st_ = data

@@ -22,6 +22,7 @@ import hashlib
 import math
 import warnings
 from numbers import Integral
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -30,6 +31,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .. import distributed
 from .._base import TorchStateMixin, TrainingError, resolve_device, seed_from, torch_generator
 from ..data._codec import Codec, is_frame, make_codec
 from ..data._dequantize import dequantize
@@ -190,8 +192,10 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         return self.codec_.encode(X)
 
     # ----------------------------------------------------------------- fitting
+    _checkpointable = True  # whether fit(checkpoint=...) is supported
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, checkpoint=None):
         """Fit the generator to the rows of ``X``.
 
         Parameters
@@ -201,22 +205,45 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
             string and bool columns (no missing values), at least 2 rows.
         y : None
             Ignored; present for API consistency.
+        checkpoint : str or path-like, default=None
+            A file where the fit saves its state at every check (about every
+            ``max_iter / 20`` iterations; atomically, in a format that loads without
+            running code). If the file holds the state of an interrupted fit of the same
+            estimator (same parameters and ``random_state``) on the same data, the fit
+            resumes from it and ends with the model the uninterrupted fit would have
+            given; a file from another fit is refused. The file is removed when the fit
+            succeeds. Not supported by SBVAE, nor with ``warm_start``.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
+        if checkpoint is not None:
+            self._check_checkpointable()
         saved = dict(self.__dict__)
         try:
+            self._fit_checkpoint = checkpoint
             self._fit(X)
+            del self._fit_checkpoint
             self._check_outputs(X)
-            return self
         except BaseException:
             # a failed fit leaves a previously fitted model exactly as it was
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
+        if checkpoint is not None and not (distributed.is_active() and distributed.rank()):
+            Path(checkpoint).unlink(missing_ok=True)
+        return self
+
+    def _check_checkpointable(self):
+        if not self._checkpointable:
+            raise ValueError(
+                f"{type(self).__name__} does not support checkpoint yet (its encoder phase "
+                "is not saved); fit without it"
+            )
+        if self.warm_start and all(hasattr(self, a) for a in self._torch_attributes):
+            raise ValueError("checkpoint cannot be combined with a warm start; fit without it")
 
     def _check_outputs(self, X):
         """Refuse a fit that diverged, and warn about one far from convergence.
@@ -471,6 +498,7 @@ class NetworkGenerator(GeneratorEstimator):
             module = build_seeded(seeds[2], lambda: self._build(codec)).to(dev)
 
         max_iter = int(self.max_iter)
+        gen = torch_generator(int(seeds[0]), dev)
         trainer = Trainer(
             module,
             learning_rate=self.learning_rate,
@@ -481,8 +509,9 @@ class NetworkGenerator(GeneratorEstimator):
             name=f"{type(self).__name__} on {dev}",
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
+            checkpoint=fd.checkpoint,
+            generators=(gen,),
         )
-        gen = torch_generator(int(seeds[0]), dev)
         x_train = fd.x_train
         n, batch = x_train.shape[0], min(int(self.batch_size), x_train.shape[0])
 

@@ -128,6 +128,8 @@ class DecoderTraining:
             tol=settings.tol,
             n_iter_no_change=settings.n_iter_no_change,
             what="decoder",
+            checkpoint=fd.checkpoint,
+            generators=(self.gen,),
         )
         self.h = None  # None: the encoder is the reference (h = 0), so skip evaluating it
         self._build_time_sampler()

@@ -282,6 +282,7 @@ class SBVAE(DiffusionEstimator):
         self.verbose = verbose
 
     _torch_attributes = ("encoder_", "decoder_")
+    _checkpointable = False  # the encoder phase's state is not saved yet
 
     # ------------------------------------------------------------------- hooks
     def _holds_out(self):

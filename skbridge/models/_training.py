@@ -10,10 +10,13 @@ a callable), early stopping, the progress report and ``history_``.
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,7 +25,7 @@ from torch import nn
 from .. import distributed
 from .._base import Progress, TrainingError, resolve_device, seed_from
 
-__all__ = ["FitData", "prepare_fit", "build_seeded", "Trainer", "adopt_history"]
+__all__ = ["FitData", "prepare_fit", "build_seeded", "Trainer", "adopt_history", "Checkpoint"]
 
 VAL_ROWS = 256  # at most this many validation rows are monitored
 
@@ -45,6 +48,7 @@ class FitData:
     x_val: torch.Tensor
     offset_train: np.ndarray
     offset_val: np.ndarray
+    checkpoint: Checkpoint | None = None
 
 
 def prepare_fit(est, X, *, hold_out: bool) -> FitData:
@@ -77,9 +81,104 @@ def prepare_fit(est, X, *, hold_out: bool) -> FitData:
                 "needs at least one training row"
             )
         seeds[0] = (int(seeds[0]) + 7919 * distributed.rank()) % (2**31 - 1)
+    path = getattr(est, "_fit_checkpoint", None)
+    checkpoint = None if path is None else Checkpoint(path, _fingerprint(est, P, seeds))
     if len(train) == n and len(val) == n:
-        return FitData(warm, codec, dev, seeds, Z, Z, offset, offset)
-    return FitData(warm, codec, dev, seeds, Z[train], Z[val], offset[train], offset[val])
+        return FitData(warm, codec, dev, seeds, Z, Z, offset, offset, checkpoint)
+    return FitData(
+        warm, codec, dev, seeds, Z[train], Z[val], offset[train], offset[val], checkpoint
+    )
+
+
+def _fingerprint(est, P, seeds) -> str:
+    """What a checkpoint must have been written by: the class, its parameters (but
+    ``verbose``), the encoded training data, the seeds and the number of processes."""
+    h = hashlib.sha256(type(est).__name__.encode())
+    params = sorted((k, repr(v)) for k, v in est.get_params().items() if k != "verbose")
+    h.update(repr(params).encode())
+    h.update(np.ascontiguousarray(P).tobytes())
+    h.update(np.asarray(seeds, dtype=np.int64).tobytes())
+    h.update(str(distributed.world_size() if distributed.is_active() else 1).encode())
+    return h.hexdigest()
+
+
+class Checkpoint:
+    """A fit's saved state in one file: written atomically at every check, read back by
+    the next fit that finds it (the same estimator parameters on the same data), removed
+    when the fit ends.
+
+    The file holds tensors and plain Python values only (``torch.save``; read with
+    ``weights_only=True``): the trained and kept weights, the optimiser, the training
+    draws' generator states, the iteration counters, early stopping's state and
+    ``history``. Resuming from it continues the fit exactly where it was saved: the result
+    is the uninterrupted fit's.
+    """
+
+    def __init__(self, path, fingerprint: str):
+        self.path, self.fingerprint = Path(path), fingerprint
+        self.pending = None
+        if self.path.exists():
+            import torch.serialization
+
+            try:
+                state = torch.load(self.path, map_location="cpu", weights_only=True)
+            except Exception as exc:  # noqa: BLE001 - any unreadable file
+                raise ValueError(
+                    f"checkpoint {self.path} cannot be read ({type(exc).__name__}: {exc}); "
+                    "delete it to start the fit afresh"
+                ) from exc
+            if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
+                raise ValueError(
+                    f"checkpoint {self.path} was written by another fit (other parameters, "
+                    "data or random_state); delete it, or pass another path, to start afresh"
+                )
+            self.pending = state
+
+    def save(self, trainer: Trainer, run_index: int, done: int) -> None:
+        if distributed.is_active() and distributed.rank() != 0:
+            return
+        state = {
+            "fingerprint": self.fingerprint,
+            "run_index": run_index,
+            "done": done,
+            "elapsed": time.perf_counter() - trainer.t_start,
+            "module": trainer.module.state_dict(),
+            "ema": trainer.ema.state_dict(),
+            "opt": trainer.opt.state_dict(),
+            "generators": [g.get_state() for g in trainer.generators],
+            "it": trainer.it,
+            "history": trainer.history,
+            "best_val": trainer.best_val,
+            "best_state": trainer.best_state,
+            "no_improve": trainer.no_improve,
+            "stopped_early": trainer.stopped_early,
+            "monitor_s": trainer.monitor_s,
+        }
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)  # a kill mid-write leaves the previous checkpoint
+
+    def restore(self, trainer: Trainer, run_index: int) -> int:
+        """Load the pending state into ``trainer`` if it was saved in this run of
+        :meth:`Trainer.run`; the iterations of the run already done (0 if none)."""
+        state = self.pending
+        if state is None or state["run_index"] != run_index:
+            return 0
+        self.pending = None
+        trainer.module.load_state_dict(state["module"])
+        if trainer.ema is not trainer.module:
+            trainer.ema.load_state_dict(state["ema"])
+        trainer.opt.load_state_dict(state["opt"])
+        for g, g_state in zip(trainer.generators, state["generators"], strict=True):
+            g.set_state(g_state)
+        trainer.it = state["it"]
+        trainer.history = list(state["history"])
+        trainer.best_val, trainer.best_state = state["best_val"], state["best_state"]
+        trainer.no_improve, trainer.stopped_early = state["no_improve"], state["stopped_early"]
+        trainer.monitor_s = state["monitor_s"]
+        trainer.t_start = time.perf_counter() - state["elapsed"]
+        trainer.loss_sum, trainer.loss_n = 0.0, 0  # saved right after a check
+        return int(state["done"])
 
 
 def build_seeded(seed: int, build: Callable[[], nn.Module]):
@@ -121,6 +220,10 @@ class Trainer:
         ``n_iter_no_change`` checks; the best kept weights are restored.
     what : str
         Names the loss in the error raised for a non-finite value.
+    checkpoint : Checkpoint or None
+        Saved after every check, and resumed from at the start of :meth:`run`.
+    generators : tuple of torch.Generator
+        The generators of the training draws (their states go into checkpoints).
     """
 
     def __init__(
@@ -136,8 +239,13 @@ class Trainer:
         tol: float = 0.0,
         n_iter_no_change: int = 1,
         what: str = "training",
+        checkpoint: Checkpoint | None = None,
+        generators: tuple = (),
     ):
         self.module = module
+        self.checkpoint = checkpoint
+        self.generators = list(generators)  # the training draws' RNGs, for checkpoints
+        self.n_runs = 0
         self.opt = torch.optim.Adam(module.parameters(), lr=float(learning_rate))
         self.ema_decay = float(ema_decay)
         self.ema = copy.deepcopy(module).requires_grad_(False) if self.ema_decay > 0 else module
@@ -209,7 +317,10 @@ class Trainer:
         """``n_iters`` calls of ``step`` (each calls :meth:`update`), a check every
         ``check_every`` iterations and after the last: ``monitor()`` is recorded, and its
         ``key`` drives early stopping (lower is better)."""
-        done = 0
+        run_index, self.n_runs = self.n_runs, self.n_runs + 1
+        done = 0 if self.checkpoint is None else self.checkpoint.restore(self, run_index)
+        if done:
+            self.progress.update(done, {"phase": phase, "resumed at": self.it})
         while done < n_iters and not self.stopped_early:
             step()
             self.it += 1
@@ -222,6 +333,8 @@ class Trainer:
                 )
                 if early_stopping:
                     self._early_stopping_check(val)
+                if self.checkpoint is not None:
+                    self.checkpoint.save(self, run_index, done)
         if early_stopping and self.best_state is not None:
             self.ema.load_state_dict(self.best_state)
             self.module.load_state_dict(self.best_state)
