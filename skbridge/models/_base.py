@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import metadata_routing
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -193,6 +194,8 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- fitting
     _checkpointable = True  # whether fit(checkpoint=...) is supported
+    # a file path, not data for a meta-estimator to route: no set_fit_request method
+    __metadata_request__fit = {"checkpoint": metadata_routing.UNUSED}
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, checkpoint=None):
