@@ -118,8 +118,6 @@ class Checkpoint:
         self.path, self.fingerprint = Path(path), fingerprint
         self.pending = None
         if self.path.exists():
-            import torch.serialization
-
             try:
                 state = torch.load(self.path, map_location="cpu", weights_only=True)
             except Exception as exc:  # noqa: BLE001 - any unreadable file
