@@ -541,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint",
         metavar="PATH",
         help="save the fit's state here at every check; run the same command again after a "
-        "crash or a kill to resume (not for SBVAE; removed when the fit succeeds)",
+        "crash or a kill to resume (removed when the fit succeeds)",
     )
     p.set_defaults(func=cmd_fit)
 

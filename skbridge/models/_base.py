@@ -215,7 +215,7 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
             estimator (same parameters and ``random_state``) on the same data, the fit
             resumes from it and ends with the model the uninterrupted fit would have
             given; a file from another fit is refused. The file is removed when the fit
-            succeeds. Not supported by SBVAE, nor with ``warm_start``.
+            succeeds. Not supported with ``warm_start``.
 
         Returns
         -------

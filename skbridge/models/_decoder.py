@@ -286,8 +286,13 @@ class DecoderTraining:
         per_row = (self.K + 1) * self.x_val[0].numel() * (2 if chain is None else 3)
         n_cache = max(1, min(x.shape[0], _CACHE_FLOATS // per_row))
         cache = {}
+        # a checkpoint keeps the generator's state before the last refresh and the cache's
+        # use: a resumed fit rebuilds the same cache (the encoder is frozen)
+        saved_cache = {"gen": None, "used": 0}
+        self.trainer.extra_state["drift_matching_cache"] = saved_cache
 
         def refresh():
+            saved_cache["gen"] = self.gen.get_state()
             rows = (
                 self.rows(x.shape[0], n_cache)
                 if n_cache < x.shape[0]
@@ -304,10 +309,23 @@ class DecoderTraining:
 
         refresh_every = max(1, math.ceil(n_cache * self.K / self.batch))
 
+        def resume():
+            resumed = self.trainer.restored_extra.pop("drift_matching_cache", None)
+            if resumed is None or resumed["gen"] is None:
+                return
+            now = self.gen.get_state()
+            self.gen.set_state(resumed["gen"])
+            refresh()
+            self.gen.set_state(now)
+            cache["used"] = resumed["used"]
+
         def step():
+            if not cache:
+                resume()
             if not cache or cache["used"] >= refresh_every:
                 refresh()
             cache["used"] += 1
+            saved_cache["used"] = cache["used"]
             rows = self.rows(n_cache, self.batch)
             ks = self.sample_steps(self.batch, self.step_probs)
             path, noise = cache["path"], cache["noise"]

@@ -282,7 +282,6 @@ class SBVAE(DiffusionEstimator):
         self.verbose = verbose
 
     _torch_attributes = ("encoder_", "decoder_")
-    _checkpointable = False  # the encoder phase's state is not saved yet
 
     # ------------------------------------------------------------------- hooks
     def _holds_out(self):
@@ -326,7 +325,7 @@ class SBVAE(DiffusionEstimator):
             }
         run.run(int(round(self.warmup_fraction * max_iter)), run.dsm_step, "warmup")
         info = EncoderPhase(self, run, encoder).train(max_iter)
-        left = max_iter - run.it + info["discarded_iter"]
+        left = max_iter - info["end_iter"] + info["discarded_iter"]
         run.run_decoder(left, "decoder", self.early_stopping)
         return info
 
@@ -499,9 +498,20 @@ class EncoderPhase:
     # ------------------------------------------------------------------ phase
     def train(self, budget):
         """Alternate encoder and decoder steps; interrupt on the stopping statistic; restore
-        the best encoder, or the reference. Returns the fitted attributes' values."""
+        the best encoder, or the reference. Returns the fitted attributes' values.
+
+        With a checkpoint the phase's state is saved at every check (the encoder, its
+        optimiser, the best and reference encoders, the decoder's end-of-warm-up state and
+        the counters) and its result with every later save, so a resumed fit continues
+        where it was saved, or skips a phase that had ended.
+        """
         est, run, sde = self.est, self.run, self.sde
         trainer = run.trainer
+        checkpoint = trainer.checkpoint
+        run_index = trainer.claim_run()
+        resumed = 0 if checkpoint is None else checkpoint.restore(trainer, run_index)
+        if resumed is None:  # the checkpoint was saved after this phase
+            return self._resumed_result(trainer.restored_extra.pop("encoder_phase"))
         mode, criterion = est.encoder, est.encoder_criterion
         key = CRITERIA[criterion]
         d = run.x_val[0].numel()
@@ -515,26 +525,41 @@ class EncoderPhase:
         def statistics():
             return trainer.timed(lambda: self.statistics(prior_a, within, run.val_seed + 2))
 
-        stats = statistics()
-        ref_stat = stats[key]
-        floor = self.noise_floor(prior_a, within, pg, n_lat)
-        stats.pop("energy")
-        trainer.record("encoder", encoder_iter=0, **stats)
-        # the decoder as warm-up left it: restored if the reference encoder is kept, so that
-        # the decoder then gets exactly ScoreSDE's training (max_iter DSM steps)
-        warm_state = (
-            copy.deepcopy(run.decoder.state_dict()),
-            copy.deepcopy(trainer.ema.state_dict()),
-            copy.deepcopy(trainer.opt.state_dict()),
-            trainer.it,
-        )
-        run.h = self.encoder
         self.opt = torch.optim.Adam(self.encoder.parameters(), lr=est.encoder_learning_rate)
-        ref_state = copy.deepcopy(self.encoder.state_dict())
-        best_stat, best_iter, best_state = ref_stat, 0, ref_state
-        patience_ref, no_improve, n_enc, diverged = ref_stat, 0, 0, False
+        if resumed:
+            state = trainer.restored_extra.pop("encoder_mid")
+            self.encoder.load_state_dict(state["encoder"])
+            self.opt.load_state_dict(state["opt"])
+        else:
+            stats = statistics()
+            stats.pop("energy")
+            ref_stat = stats[key]
+            state = {
+                "ref_stat": ref_stat,
+                "floor": self.noise_floor(prior_a, within, pg, n_lat),
+                # the decoder as warm-up left it: restored if the reference encoder is kept,
+                # so that the decoder then gets exactly ScoreSDE's training (max_iter DSM steps)
+                "warm_state": [
+                    copy.deepcopy(run.decoder.state_dict()),
+                    copy.deepcopy(trainer.ema.state_dict()),
+                    copy.deepcopy(trainer.opt.state_dict()),
+                    trainer.it,
+                ],
+                "ref_state": copy.deepcopy(self.encoder.state_dict()),
+                "best_stat": ref_stat,
+                "best_iter": 0,
+                "best_state": None,  # None: the reference
+                "patience_ref": ref_stat,
+                "no_improve": 0,
+                "n_enc": 0,
+                "stopped": False,
+            }
+            trainer.record("encoder", encoder_iter=0, **stats)
+        ref_stat, floor, warm_state = state["ref_stat"], state["floor"], state["warm_state"]
+        run.h = self.encoder
+        n_enc, diverged = state["n_enc"], False
         interval = est.validation_interval
-        while trainer.it + est.n_decoder_steps <= budget:
+        while not state["stopped"] and trainer.it + est.n_decoder_steps <= budget:
             if mode == "interrupt" and n_enc >= est.encoder_max_iter:
                 break
             if not self.step():
@@ -556,37 +581,44 @@ class EncoderPhase:
             if not math.isfinite(stat) or runaway:
                 diverged = True  # the encoder ran away: stop and restore the best
                 break
-            if stat < best_stat:
-                best_stat, best_iter = stat, n_enc
-                best_state = copy.deepcopy(self.encoder.state_dict())
-            if stat < patience_ref - est.encoder_tol * abs(patience_ref):
-                patience_ref, no_improve = stat, 0
+            if stat < state["best_stat"]:
+                state["best_stat"], state["best_iter"] = stat, n_enc
+                state["best_state"] = copy.deepcopy(self.encoder.state_dict())
+            if stat < state["patience_ref"] - est.encoder_tol * abs(state["patience_ref"]):
+                state["patience_ref"], state["no_improve"] = stat, 0
             else:
-                no_improve += 1
-            if (
+                state["no_improve"] += 1
+            state["n_enc"] = n_enc
+            state["stopped"] = (
                 mode == "interrupt"
                 and n_enc >= est.encoder_min_iter
-                and no_improve >= est.encoder_n_iter_no_change
-            ):
-                break
-        if diverged:
-            warnings.warn(
-                f"the encoder diverged after {n_enc} encoder steps; the best encoder seen "
-                f"(step {best_iter}) was restored. A smaller encoder_learning_rate may help.",
-                RuntimeWarning,
-                stacklevel=6,
+                and state["no_improve"] >= est.encoder_n_iter_no_change
             )
+            if checkpoint is not None:
+                mid = {**state, "encoder": self.encoder.state_dict(), "opt": self.opt.state_dict()}
+                checkpoint.save(trainer, run_index, n_enc, {"encoder_mid": mid})
+        notes = []
+        if diverged:
+            notes.append(
+                (
+                    "RuntimeWarning",
+                    f"the encoder diverged after {n_enc} encoder steps; the best encoder seen "
+                    f"(step {state['best_iter']}) was restored. A smaller "
+                    "encoder_learning_rate may help.",
+                )
+            )
+        best_stat, best_iter = state["best_stat"], state["best_iter"]
         if mode == "joint" and not diverged:
             # never interrupted: the trained encoder is kept whatever its statistic says
             best_stat = self.statistics(prior_a, within, run.val_seed + 2)[key]
             best_iter = n_enc
         else:
-            self.encoder.load_state_dict(best_state)
+            self.encoder.load_state_dict(state["best_state"] or state["ref_state"])
         gain = ref_stat - best_stat
         improved = gain > est.encoder_tol * abs(ref_stat) and gain > floor
         keep = improved or (mode == "joint" and not diverged)
         if not keep:
-            self.encoder.load_state_dict(ref_state)
+            self.encoder.load_state_dict(state["ref_state"])
             run.h = None
             best_stat, best_iter = ref_stat, 0
             run.decoder.load_state_dict(warm_state[0])
@@ -597,17 +629,19 @@ class EncoderPhase:
         # the last check of the phase says whether the encoder was kept
         trainer.history[-1]["encoder_kept"] = bool(keep)
         if not keep:
-            warnings.warn(
-                f"SBVAE: the learned encoder did not beat the reference SDE on "
-                f"{key} by more than its noise floor (best {best_stat:.3g} after "
-                f"{n_enc} encoder steps, reference {ref_stat:.3g}, floor {floor:.3g}); the "
-                "reference was restored and the fit finishes as a ScoreSDE with the same "
-                f"budget ({discarded} decoder steps discarded). A reference that does not "
-                "reach the prior (smaller beta_max or T) leaves the encoder something to learn.",
-                EncoderNotKeptWarning,
-                stacklevel=6,
+            notes.append(
+                (
+                    "EncoderNotKeptWarning",
+                    f"SBVAE: the learned encoder did not beat the reference SDE on "
+                    f"{key} by more than its noise floor (best {best_stat:.3g} after "
+                    f"{n_enc} encoder steps, reference {ref_stat:.3g}, floor {floor:.3g}); the "
+                    "reference was restored and the fit finishes as a ScoreSDE with the same "
+                    f"budget ({discarded} decoder steps discarded). A reference that does not "
+                    "reach the prior (smaller beta_max or T) leaves the encoder something to "
+                    "learn.",
+                )
             )
-        return {
+        info = {
             "encoder_stopped_iter": n_enc,
             "encoder_best_iter": best_iter,
             "encoder_improved": bool(improved),
@@ -617,4 +651,28 @@ class EncoderPhase:
             "prior_mismatch_floor": floor,
             # decoder iterations of the encoder phase whose result was discarded
             "discarded_iter": discarded,
+            "end_iter": trainer.it,  # decoder iterations when the phase ended
         }
+        # saved with every later checkpoint: a fit resumed after the phase skips it
+        trainer.extra_state["encoder_phase"] = {
+            "info": info,
+            "notes": notes,
+            "encoder": copy.deepcopy(self.encoder.state_dict()),
+        }
+        _warn(notes)
+        return info
+
+    def _resumed_result(self, saved):
+        """The phase's result from a checkpoint saved after it: the encoder it left, and
+        the warnings it gave."""
+        self.encoder.load_state_dict(saved["encoder"])
+        self.run.h = self.encoder if saved["info"]["encoder_kept"] else None
+        self.run.trainer.extra_state["encoder_phase"] = saved
+        _warn(saved["notes"])
+        return dict(saved["info"])
+
+
+def _warn(notes):
+    kinds = {"RuntimeWarning": RuntimeWarning, "EncoderNotKeptWarning": EncoderNotKeptWarning}
+    for kind, message in notes:
+        warnings.warn(message, kinds[kind], stacklevel=7)

@@ -116,7 +116,7 @@ class Checkpoint:
 
     def __init__(self, path, fingerprint: str):
         self.path, self.fingerprint = Path(path), fingerprint
-        self.pending = None
+        self.pending, self.loaded = None, False
         if self.path.exists():
             try:
                 state = torch.load(self.path, map_location="cpu", weights_only=True)
@@ -132,7 +132,10 @@ class Checkpoint:
                 )
             self.pending = state
 
-    def save(self, trainer: Trainer, run_index: int, done: int) -> None:
+    def save(self, trainer: Trainer, run_index: int, done: int, extra=None) -> None:
+        """Write the trainer's state, saved in its run ``run_index`` after ``done`` of
+        that run's iterations, with ``trainer.extra_state`` and ``extra`` (plain values
+        and tensors the trainer's owner needs to resume)."""
         if distributed.is_active() and distributed.rank() != 0:
             return
         state = {
@@ -151,18 +154,34 @@ class Checkpoint:
             "no_improve": trainer.no_improve,
             "stopped_early": trainer.stopped_early,
             "monitor_s": trainer.monitor_s,
+            "extra": {**trainer.extra_state, **(extra or {})},
         }
         tmp = self.path.with_name(self.path.name + ".tmp")
         torch.save(state, tmp)
         os.replace(tmp, self.path)  # a kill mid-write leaves the previous checkpoint
 
-    def restore(self, trainer: Trainer, run_index: int) -> int:
-        """Load the pending state into ``trainer`` if it was saved in this run of
-        :meth:`Trainer.run`; the iterations of the run already done (0 if none)."""
+    def restore(self, trainer: Trainer, run_index: int) -> int | None:
+        """Resume ``trainer`` in its run ``run_index`` (the runs of a fit, counted from 0).
+
+        The iterations of this run already done: 0 if the pending state was not saved in
+        this run or a later one (or there is none); None if it was saved in a later run, so
+        this run is complete. The trainer's state is loaded at the first call that finds a
+        pending state of this run or a later one; ``trainer.restored_extra`` then holds its
+        extra values.
+        """
         state = self.pending
-        if state is None or state["run_index"] != run_index:
+        if state is None or state["run_index"] < run_index:
             return 0
+        if not self.loaded:
+            self.loaded = True
+            self._load(trainer, state)
+        if state["run_index"] > run_index:
+            return None
         self.pending = None
+        return int(state["done"])
+
+    @staticmethod
+    def _load(trainer: Trainer, state: dict) -> None:
         trainer.module.load_state_dict(state["module"])
         if trainer.ema is not trainer.module:
             trainer.ema.load_state_dict(state["ema"])
@@ -176,7 +195,7 @@ class Checkpoint:
         trainer.monitor_s = state["monitor_s"]
         trainer.t_start = time.perf_counter() - state["elapsed"]
         trainer.loss_sum, trainer.loss_n = 0.0, 0  # saved right after a check
-        return int(state["done"])
+        trainer.restored_extra = dict(state.get("extra", {}))
 
 
 def build_seeded(seed: int, build: Callable[[], nn.Module]):
@@ -258,6 +277,10 @@ class Trainer:
         self.stopped_early = False
         self.t_start = time.perf_counter()
         self.monitor_s = 0.0  # seconds spent on checks (monitoring), recorded in history
+        # what the trainer's owner adds to every checkpoint (updated in place), and what a
+        # resumed checkpoint held of it
+        self.extra_state: dict = {}
+        self.restored_extra: dict = {}
 
     # ------------------------------------------------------------------ steps
     def update(self, loss: torch.Tensor):
@@ -279,6 +302,12 @@ class Trainer:
                     p_ema.lerp_(p, 1.0 - self.ema_decay)
         self.loss_sum += value
         self.loss_n += 1
+
+    def claim_run(self) -> int:
+        """The index of a new run of this fit (:meth:`run` claims one; an owner's own loop
+        that saves checkpoints claims one too)."""
+        run_index, self.n_runs = self.n_runs, self.n_runs + 1
+        return run_index
 
     # ------------------------------------------------------------- monitoring
     def timed(self, monitor: Callable[[], dict]) -> dict:
@@ -315,8 +344,10 @@ class Trainer:
         """``n_iters`` calls of ``step`` (each calls :meth:`update`), a check every
         ``check_every`` iterations and after the last: ``monitor()`` is recorded, and its
         ``key`` drives early stopping (lower is better)."""
-        run_index, self.n_runs = self.n_runs, self.n_runs + 1
+        run_index = self.claim_run()
         done = 0 if self.checkpoint is None else self.checkpoint.restore(self, run_index)
+        if done is None:  # resumed from a checkpoint saved in a later run
+            return
         if done:
             self.progress.update(done, {"phase": phase, "resumed at": self.it})
         while done < n_iters and not self.stopped_early:
