@@ -1441,26 +1441,10 @@ def check_samples(model, S, n, dtypes=None):
     return None
 
 
-def sample_recorded(model, n, **kwargs):
-    """``model.sample(n, **kwargs)`` and the model vectors its codec decoded (a graph or a
-    token sequence decoded from NaN vectors looks like any other)."""
-    codec, seen = model.codec_, []
-    decode = codec.decode
-
-    def recording(V, random_state=None):
-        seen.append(np.array(V, dtype=np.float64))
-        return decode(V, random_state=random_state)
-
-    codec.decode = recording
-    try:
-        S = model.sample(n, **kwargs)
-    finally:
-        del codec.decode
-    return S, (seen[0] if seen else None)
-
-
 def sample_and_score(model, n, dtypes=None, **kwargs):
     """``(class, detail)`` of ``sample(n, **kwargs)`` and of the scores of those samples."""
+    from skbridge.testing import sample_recorded
+
     S, V = sample_recorded(model, n, **kwargs)
     if V is not None and not np.isfinite(V).all():
         rows = int((~np.isfinite(V)).any(1).sum())

@@ -37,6 +37,7 @@ from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skbridge import SBVAE, VAE, FlowMatching, ScoreSDE, TrainingError
+from skbridge.testing import sample_recorded
 
 pd = pytest.importorskip("pandas")
 nx = pytest.importorskip("networkx")
@@ -214,24 +215,6 @@ def assert_scores(s, n, *, finite=False, neginf_rows=None):
         if neginf_rows is not None:
             expected[list(neginf_rows)] = True
         assert (np.isneginf(s) == expected).all() and np.isfinite(s[~expected]).all(), s
-
-
-def sample_recorded(model, n, **kwargs):
-    """``model.sample(n, **kwargs)`` and the model vectors its codec decoded: a graph or a
-    token sequence decoded from NaN vectors looks like any other."""
-    codec, seen = model.codec_, []
-    decode = codec.decode
-
-    def recording(V, random_state=None):
-        seen.append(np.array(V, dtype=np.float64))
-        return decode(V, random_state=random_state)
-
-    codec.decode = recording
-    try:
-        S = model.sample(n, **kwargs)
-    finally:
-        del codec.decode
-    return S, (seen[0] if seen else None)
 
 
 def assert_samples(model, S, n, kind):

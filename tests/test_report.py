@@ -119,14 +119,24 @@ DRIVER = shutil.which("chromedriver")
     reason="headless Chromium and chromedriver are not installed (CI installs them)",
 )
 def test_report_renders_in_a_headless_browser(tables, tmp_path):
-    """The page loads in Chromium without console errors, and every figure decodes."""
+    """Each kind's page (table, series, tokens, graphs) loads in Chromium without console
+    errors, every figure decodes and is shown, and every metric has its row."""
     webdriver = pytest.importorskip("selenium.webdriver")
+    nx = pytest.importorskip("networkx")
     from selenium.webdriver.chrome.service import Service
 
     train, real, syn = tables
-    rep = report(real, syn, train=train, target="c")
-    path = tmp_path / "report.html"
-    rep.to_html(path)
+    rng = np.random.default_rng(0)
+    series = np.sin(np.linspace(0, 6, 16)[None, :, None] + rng.uniform(0, 6, (60, 1, 2)))
+    seqs = ["".join(rng.choice(list("ACGT"), rng.integers(5, 9))) for _ in range(80)]
+    cycles = [nx.cycle_graph(6 + i % 3) for i in range(10)]
+    stars = [nx.star_graph(6 + i % 3) for i in range(10)]
+    reports = {
+        "table": report(real, syn, train=train, target="c"),
+        "series": report(series[:30], series[30:], random_state=0),
+        "tokens": report(seqs[:40], seqs[40:], train=seqs[:40]),
+        "graphs": report(cycles, stars),
+    }
     options = webdriver.ChromeOptions()
     options.binary_location = BROWSER
     for flag in (
@@ -144,19 +154,24 @@ def test_report_renders_in_a_headless_browser(tables, tmp_path):
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     try:
-        driver.get(path.as_uri())
-        assert driver.title == "skbridge report: table"
-        images = driver.execute_script(
-            "return Array.from(document.images).map("
-            "i => [i.complete, i.naturalWidth, i.naturalHeight, i.getBoundingClientRect().width])"
-        )
-        assert len(images) == len(rep.figures) == 4
-        for complete, width, height, shown in images:
-            assert complete and width > 100 and height > 100 and shown > 0
-        rows = driver.execute_script("return document.querySelectorAll('tbody tr').length")
-        assert rows >= len(rep.metrics)
-        errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
-        assert errors == []
+        for kind, rep in reports.items():
+            assert rep.kind == kind and rep.figures
+            path = tmp_path / f"{kind}.html"
+            rep.to_html(path)
+            driver.get(path.as_uri())
+            assert driver.title == f"skbridge report: {kind}"
+            images = driver.execute_script(
+                "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, "
+                "i.naturalHeight, i.getBoundingClientRect().width])"
+            )
+            assert len(images) == len(rep.figures), kind
+            for complete, width, height, shown in images:
+                assert complete and width > 100 and height > 100 and shown > 0, kind
+            rows = driver.execute_script("return document.querySelectorAll('tbody tr').length")
+            assert rows >= len(rep.metrics), kind
+            logs = driver.get_log("browser")
+            assert [e for e in logs if e["level"] in ("SEVERE", "WARNING")] == [], kind
+        assert len(reports["table"].figures) == 4
     finally:
         driver.quit()
 
