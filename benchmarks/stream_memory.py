@@ -33,23 +33,19 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from core import write_result  # noqa: E402
+from core import PEAK_MEMORY_CHILD, write_result  # noqa: E402
 
-CHILD = """
+CHILD = (
+    PEAK_MEMORY_CHILD
+    + """
 import sys, time, warnings
 import skbridge
 warnings.simplefilter("ignore")
 path, method, n, chunk, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 
-def status(key):  # kB in /proc/self/status
-    for line in open("/proc/self/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-
 model = skbridge.load(path).set_params(n_steps=10)
 model.sample(16, random_state=0)  # first-call allocations out of the baseline
-with open("/proc/self/clear_refs", "w") as f:
-    f.write("5")  # resets the peak (VmHWM) to the current resident size
+reset_peak()
 before = status("VmRSS")
 t0 = time.perf_counter()
 with open(out, "wb") as f:
@@ -60,6 +56,7 @@ with open(out, "wb") as f:
             f.write(c.tobytes())
 print(before, status("VmHWM"), time.perf_counter() - t0)
 """
+)
 
 
 def main():

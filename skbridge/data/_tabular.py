@@ -165,8 +165,9 @@ class TabularCodec(Codec):
         if self.is_frame_:
             cols = self._frame_columns(X, fitting=True)
         else:
-            A = np.asarray(X, dtype=np.float64)
-            cols = [(j, A[:, j], "float", A.dtype) for j in range(A.shape[1])]
+            # columns one at a time: a memory-mapped float32 array is not copied whole
+            A = np.asarray(X)
+            cols = [(j, A[:, j], "float", np.dtype(np.float64)) for j in range(A.shape[1])]
         self.columns_ = [c[0] for c in cols]
         self._cols = []
         constant_numeric = []

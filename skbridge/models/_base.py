@@ -36,7 +36,15 @@ from .. import distributed
 from .._base import TorchStateMixin, TrainingError, resolve_device, seed_from, torch_generator
 from ..data._codec import Codec, is_frame, make_codec
 from ..data._dequantize import dequantize
-from ._training import VAL_ROWS, Trainer, adopt_history, build_seeded, prepare_fit
+from ._training import (
+    VAL_ROWS,
+    EncodedRows,
+    Trainer,
+    adopt_history,
+    backed_by_memmap,
+    build_seeded,
+    prepare_fit,
+)
 
 # the divergence probe at the end of fit: model vectors drawn, and the largest sane size
 _PROBE_ROWS, _PROBE_SPAN = 64, 1e4
@@ -118,7 +126,8 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
     # ----------------------------------------------------------------- input
     # ----------------------------------------------------------------- input
     def _validate_input(self, X, reset):
-        """Check ``X`` (names, feature count, rows); arrays become float64, frames stay frames."""
+        """Check ``X`` (names, feature count, rows); arrays become float64 (a memory-mapped
+        one stays as it is, to be read through), frames stay frames."""
         # a frame is read column by column when the codec is (or will be) fitted on one;
         # a frame passed to a model fitted on an array is checked as an array
         frame_codec = is_frame(X) if reset else self.codec_.is_frame_
@@ -167,10 +176,14 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
                     "categorical (string, category, bool) columns."
                 ) from err
             raise
+        if backed_by_memmap(X):  # read through, not copied (float32 or float64)
+            return X
         return np.asarray(X, dtype=np.float64)
 
     def _encode_fit(self, X, warm):
-        """Validate and encode training data: ``(codec, P, offset)`` as numpy arrays.
+        """Validate and encode training data: ``(codec, P, offset)`` as numpy arrays, or
+        with ``P`` an :class:`~skbridge.models._training.EncodedRows` for a memory-mapped
+        numeric array (its rows are encoded when read).
 
         A codec with ``validates_input = True`` (sequences) checks ``X`` itself; tables go
         through scikit-learn's ``validate_data`` first.
@@ -183,6 +196,10 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
                 self.__dict__.pop(attr, None)
         if not warm:
             codec.fit(X)
+        if backed_by_memmap(X) and not getattr(codec, "is_frame_", True):
+            # a memory-mapped numeric table: rows are encoded when training draws them
+            rows = EncodedRows(codec, X)
+            return codec, rows, rows.offsets()
         P, offset = codec.encode(X)
         return codec, P, offset
 
@@ -205,7 +222,9 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features) or pandas DataFrame
             Training data: a numeric array, or a DataFrame of float, integer, categorical,
-            string and bool columns (no missing values), at least 2 rows.
+            string and bool columns (no missing values), at least 2 rows. A memory-mapped
+            array (``np.load(path, mmap_mode="r")``, ``np.memmap``) is read through: rows
+            are read and encoded as training draws them, not copied whole.
         y : None
             Ignored; present for API consistency.
         checkpoint : str or path-like, default=None

@@ -25,9 +25,80 @@ from torch import nn
 from .. import distributed
 from .._base import Progress, TrainingError, resolve_device, seed_from
 
-__all__ = ["FitData", "prepare_fit", "build_seeded", "Trainer", "adopt_history", "Checkpoint"]
+__all__ = [
+    "FitData",
+    "prepare_fit",
+    "build_seeded",
+    "Trainer",
+    "adopt_history",
+    "Checkpoint",
+    "EncodedRows",
+    "backed_by_memmap",
+]
 
 VAL_ROWS = 256  # at most this many validation rows are monitored
+_CHUNK_ROWS = 65536  # rows encoded at a time when a memory-mapped array is read through
+
+
+def backed_by_memmap(A) -> bool:
+    """Whether the numpy array ``A`` is a view of a memory-mapped file (``np.memmap``,
+    ``np.load(..., mmap_mode=...)``)."""
+    while isinstance(A, np.ndarray):
+        if isinstance(A, np.memmap):
+            return True
+        A = A.base
+    return A is not None and type(A).__name__ == "mmap"
+
+
+class EncodedRows:
+    """The rows of a memory-mapped numeric array, encoded when they are read.
+
+    What ``fit`` trains on in place of a packed float32 copy of the whole array: indexing
+    (an index tensor or array, or a slice) reads just those rows from the file, encodes
+    them with the fitted codec and returns a float32 tensor on ``device``, the tensor the
+    packed copy would have given for them. ``take`` narrows it to a subset of rows (a
+    held-out split, a process's shard) without reading any.
+    """
+
+    def __init__(self, codec, X, device="cpu", index=None):
+        self.codec, self.X, self.device = codec, X, torch.device(device)
+        self.index = index  # None: every row, in order
+
+    def __len__(self):
+        return len(self.X) if self.index is None else len(self.index)
+
+    @property
+    def shape(self):
+        return (len(self), self.codec.n_packed_)
+
+    def to(self, device):
+        return EncodedRows(self.codec, self.X, device, self.index)
+
+    def take(self, rows):
+        rows = np.asarray(rows)
+        return EncodedRows(
+            self.codec, self.X, self.device, rows if self.index is None else self.index[rows]
+        )
+
+    def _rows(self, key):
+        if isinstance(key, torch.Tensor):
+            key = key.cpu().numpy()
+        if self.index is None:
+            return key
+        return self.index[key]
+
+    def __getitem__(self, key):
+        P, _ = self.codec.encode(self.X[self._rows(key)])
+        return torch.as_tensor(P, dtype=torch.float32, device=self.device)
+
+    def chunks(self):
+        """``(P, offset)`` of consecutive blocks of rows, in order (numpy, float64)."""
+        for start in range(0, len(self), _CHUNK_ROWS):
+            stop = min(start + _CHUNK_ROWS, len(self))
+            yield self.codec.encode(self.X[self._rows(slice(start, stop))])
+
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([offset for _, offset in self.chunks()])
 
 
 @dataclass
@@ -44,8 +115,8 @@ class FitData:
     codec: object
     device: torch.device
     seeds: np.ndarray
-    x_train: torch.Tensor
-    x_val: torch.Tensor
+    x_train: torch.Tensor | EncodedRows
+    x_val: torch.Tensor | EncodedRows
     offset_train: np.ndarray
     offset_val: np.ndarray
     checkpoint: Checkpoint | None = None
@@ -65,7 +136,10 @@ def prepare_fit(est, X, *, hold_out: bool) -> FitData:
     dev = resolve_device(est.device)
     rng = np.random.RandomState(seed_from(est.random_state))
     seeds = rng.randint(0, 2**31 - 1, size=4)
-    Z = torch.as_tensor(P, dtype=torch.float32, device=dev)
+    if isinstance(P, EncodedRows):  # a memory-mapped array: rows are read when drawn
+        Z = P.to(dev)
+    else:
+        Z = torch.as_tensor(P, dtype=torch.float32, device=dev)
     n = Z.shape[0]
     n_val = int(round(est.validation_fraction * n))
     if hold_out and n_val >= 2 and n - n_val >= 2:
@@ -85,8 +159,9 @@ def prepare_fit(est, X, *, hold_out: bool) -> FitData:
     checkpoint = None if path is None else Checkpoint(path, _fingerprint(est, P, seeds))
     if len(train) == n and len(val) == n:
         return FitData(warm, codec, dev, seeds, Z, Z, offset, offset, checkpoint)
+    subset = Z.take if isinstance(Z, EncodedRows) else Z.__getitem__
     return FitData(
-        warm, codec, dev, seeds, Z[train], Z[val], offset[train], offset[val], checkpoint
+        warm, codec, dev, seeds, subset(train), subset(val), offset[train], offset[val], checkpoint
     )
 
 
@@ -96,7 +171,8 @@ def _fingerprint(est, P, seeds) -> str:
     h = hashlib.sha256(type(est).__name__.encode())
     params = sorted((k, repr(v)) for k, v in est.get_params().items() if k != "verbose")
     h.update(repr(params).encode())
-    h.update(np.ascontiguousarray(P).tobytes())
+    for block in (p for p, _ in P.chunks()) if isinstance(P, EncodedRows) else (P,):
+        h.update(np.ascontiguousarray(block).tobytes())
     h.update(np.asarray(seeds, dtype=np.int64).tobytes())
     h.update(str(distributed.world_size() if distributed.is_active() else 1).encode())
     return h.hexdigest()
