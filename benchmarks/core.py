@@ -105,6 +105,20 @@ def make_model(name: str, *, max_iter: int | None = None, seed: int = 0):
 
 
 # ------------------------------------------------------------------------ machine
+# the start of a child script that measures its own peak memory (Linux): status(key) reads
+# /proc/self/status in MiB, reset_peak() sets the peak (VmHWM) to the current resident size
+PEAK_MEMORY_CHILD = """
+def status(key):  # MiB, from kB in /proc/self/status
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets the peak (VmHWM) to the current resident size
+"""
+
+
 def write_result(out, t_start: float, **fields) -> None:
     """Write one run's JSON to ``out``: the command, date, machine and wall seconds since
     ``t_start`` (``time.time()``), then ``fields``."""
@@ -194,19 +208,19 @@ def phase_costs(history: list[dict]) -> dict:
             continue
         dt = float(cur["time"]) - float(prev["time"])
         dit = int(cur["iteration"]) - int(prev["iteration"])
+        a = acc[cur["phase"]]
+        if "encoder_iter" in cur and "encoder_iter" in prev:
+            # an encoder trained alone (n_decoder_steps=0) moves no decoder iteration
+            denc = int(cur["encoder_iter"]) - int(prev["encoder_iter"])
+            if denc > 0:
+                a["encoder_seconds"] = a.get("encoder_seconds", 0.0) + dt
+                a["encoder_steps"] = a.get("encoder_steps", 0) + denc
+                a.setdefault("per_step", []).append(dt / denc)
         if dit <= 0:
             continue
-        a = acc[cur["phase"]]
         a["seconds"] += dt
         a["iterations"] += dit
         a["per_iter"].append(dt / dit)
-        if "encoder_iter" in cur and "encoder_iter" in prev:
-            denc = int(cur["encoder_iter"]) - int(prev["encoder_iter"])
-            if denc > 0:
-                a.setdefault("encoder_steps", 0)
-                a.setdefault("per_step", [])
-                a["encoder_steps"] += denc
-                a["per_step"].append(dt / denc)
     out = {}
     for phase, a in acc.items():
         res = {
@@ -219,7 +233,7 @@ def phase_costs(history: list[dict]) -> dict:
         if phase == "encoder":
             steps = a.get("encoder_steps", 0)
             res["encoder_steps"] = steps
-            res["s_per_encoder_step"] = a["seconds"] / steps if steps else None
+            res["s_per_encoder_step"] = a["encoder_seconds"] / steps if steps else None
             res["s_per_encoder_step_median"] = (
                 float(np.median(a["per_step"])) if a.get("per_step") else None
             )

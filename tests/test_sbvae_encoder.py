@@ -19,6 +19,7 @@ of the statistic between prior draws of 1000 latents) ~0.002-0.0025; ELBO-gradie
 """
 
 import copy
+import signal
 import warnings
 
 import numpy as np
@@ -379,3 +380,50 @@ def test_mmd_gradient_carries_a_gaussian_to_the_prior_and_the_plateau_stops_it()
     # the budget (900 decoder steps after warm-up, 4 per encoder step) would allow 225
     budget = (model.max_iter - round(model.warmup_fraction * model.max_iter)) // 4
     assert n_enc + model.validation_interval <= budget, (n_enc, budget)
+
+
+@pytest.mark.parametrize("mode", ["interrupt", "joint"])
+def test_the_mmd_encoder_trains_alone_with_no_decoder_steps(mode):
+    """n_decoder_steps=0 (MMD gradient only): the encoder phase leaves the decoder as
+    warm-up left it (no decoder iteration between its checks), ends by encoder_max_iter at
+    the latest, also in "joint" mode (which would otherwise loop until the decoder budget,
+    never consumed, ran out), still decorrelates the Gaussian's latents, and the decoder
+    phase then gets every decoder step left: n_iter_ == max_iter."""
+    X, _ = _correlated_gaussian(1000, 0)
+    # a phase that never ends would hang the suite: fail after a minute (a fit takes ~2 s)
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the encoder phase did not end"))
+    signal.alarm(60)
+    try:
+        model = _alone_fit(mode, X)
+    finally:
+        signal.alarm(0)
+    warmup = round(model.warmup_fraction * model.max_iter)
+    checks = [e for e in model.history_ if e["phase"] == "encoder"]
+    assert {e["iteration"] for e in checks} == {warmup}  # no decoder step in the phase
+    assert checks[-1]["encoder_iter"] == model.encoder_stopped_iter_ <= 40
+    assert model.encoder_kept_
+    assert model.prior_mismatch_ < 0.5 * model.reference_prior_mismatch_
+    assert model.n_iter_ == model.max_iter
+
+
+def test_no_decoder_steps_needs_the_mmd_gradient():
+    X, _ = _correlated_gaussian(100, 0)
+    for gradient in ("prior", "elbo"):
+        with pytest.raises(ValueError, match="n_decoder_steps=0 needs encoder_gradient='mmd'"):
+            SBVAE(n_decoder_steps=0, encoder_gradient=gradient, max_iter=4).fit(X)
+
+
+def _alone_fit(mode, X):
+    return SBVAE(
+        **dict(SHORT, n_steps=10),
+        encoder=mode,
+        encoder_gradient="mmd",
+        encoder_criterion="gaussian_kl",
+        n_decoder_steps=0,
+        encoder_n_steps=10,
+        encoder_learning_rate=1e-2,
+        encoder_min_iter=20,
+        encoder_max_iter=40,
+        max_iter=200,
+        random_state=0,
+    ).fit(X)

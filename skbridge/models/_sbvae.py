@@ -108,7 +108,11 @@ class SBVAE(DiffusionEstimator):
     encoder_max_iter : int, default=250
     encoder_min_iter : int, default=30
     n_decoder_steps : int, default=4
-        Decoder drift-matching steps per encoder step.
+        Decoder drift-matching steps per encoder step. 0 (only with
+        ``encoder_gradient="mmd"``, the one gradient that does not read the decoder): the
+        encoder phase trains the encoder alone, for at most ``encoder_max_iter`` steps,
+        and the decoder learns the kept encoder's paths in the decoder phase; an encoder
+        step then costs the encoder update only.
     validation_interval : int, default=10
         Encoder steps between two measurements of the prior mismatch.
     encoder_tol : float, default=0.02
@@ -190,7 +194,7 @@ class SBVAE(DiffusionEstimator):
         "warmup_fraction": [Interval(Real, 0, 1, closed="both")],
         "encoder_max_iter": [Interval(Integral, 0, None, closed="left")],
         "encoder_min_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_decoder_steps": [Interval(Integral, 1, None, closed="left")],
+        "n_decoder_steps": [Interval(Integral, 0, None, closed="left")],
         "validation_interval": [Interval(Integral, 1, None, closed="left")],
         "encoder_tol": [Interval(Real, 0, 1, closed="left")],
         "encoder_n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -282,6 +286,15 @@ class SBVAE(DiffusionEstimator):
         self.verbose = verbose
 
     _torch_attributes = ("encoder_", "decoder_")
+
+    def _fit(self, X):
+        if self.n_decoder_steps == 0 and self.encoder_gradient != "mmd":
+            raise ValueError(
+                f"n_decoder_steps=0 needs encoder_gradient='mmd': the {self.encoder_gradient!r} "
+                "gradient reads the decoder, which must follow the encoder (got "
+                f"encoder_gradient={self.encoder_gradient!r})"
+            )
+        return super()._fit(X)
 
     # ------------------------------------------------------------------- hooks
     def _holds_out(self):
@@ -559,8 +572,9 @@ class EncoderPhase:
         run.h = self.encoder
         n_enc, diverged = state["n_enc"], False
         interval = est.validation_interval
+        alone = est.n_decoder_steps == 0  # the encoder trains alone, encoder_max_iter steps
         while not state["stopped"] and trainer.it + est.n_decoder_steps <= budget:
-            if mode == "interrupt" and n_enc >= est.encoder_max_iter:
+            if (mode == "interrupt" or alone) and n_enc >= est.encoder_max_iter:
                 break
             if not self.step():
                 diverged = True
