@@ -105,45 +105,20 @@ def _rng(seed=0):
     return np.random.default_rng(seed)
 
 
-def table(n=40, seed=0):
-    """Three float columns of different scales."""
-    return _rng(seed).normal(size=(n, 3)) * [1.0, 10.0, 0.1] + [0.0, 5.0, -1.0]
+def _small(kind):
+    """``skbridge.testing.small_data`` for one kind: ``maker(n=None, seed=0, **options)``."""
+
+    def maker(n=None, seed=0, **options):
+        from skbridge.testing import small_data
+
+        return small_data(kind, n, seed, **options)
+
+    return maker
 
 
-def frame(n=40, seed=0):
-    """Float, integer, category, bool and string columns."""
-    import pandas as pd
-
-    rng = _rng(seed)
-    return pd.DataFrame(
-        {
-            "x": rng.normal(size=n),
-            "k": rng.integers(0, 5, n),
-            "c": pd.Categorical(rng.choice(["a", "b", "c"], n), categories=["a", "b", "c"]),
-            "b": rng.random(n) < 0.5,
-            "s": rng.choice(["u", "v", "w"], n).astype(object),
-        }
-    )
-
-
-def series(n=30, length=8, channels=2, seed=0):
-    """Noisy sines of random frequency and phase, (n, length, channels)."""
-    rng = _rng(seed)
-    t = np.linspace(0.0, 2 * np.pi, length)[None, :, None]
-    f = rng.uniform(1.0, 2.0, (n, 1, channels))
-    p = rng.uniform(0.0, np.pi, (n, 1, channels))
-    return np.sin(f * t + p) + 0.05 * rng.normal(size=(n, length, channels))
-
-
-def tokens(n=30, seed=0):
-    """Strings over 'abc', lengths 2-5."""
-    rng = _rng(seed)
-    return ["".join(rng.choice(list("abc"), int(rng.integers(2, 6)))) for _ in range(n)]
-
-
-def tokenlists(n=30, seed=0):
-    """Token lists over {'A', 'B', 'C'}, lengths 2-5."""
-    return [list(s.upper()) for s in tokens(n, seed)]
+table, frame, series, tokens, tokenlists, graphs = map(
+    _small, ("table", "frame", "series", "tokens", "tokenlists", "graphs")
+)
 
 
 def token_ids(n=30, seed=0, equal=False):
@@ -152,16 +127,6 @@ def token_ids(n=30, seed=0, equal=False):
     return [
         [int(v) for v in rng.integers(0, 4, 4 if equal else int(rng.integers(2, 6)))]
         for _ in range(n)
-    ]
-
-
-def graphs(n=20, seed=0):
-    """Small G(n, p) graphs of 3-5 nodes."""
-    import networkx as nx
-
-    rng = _rng(seed)
-    return [
-        nx.gnp_random_graph(int(rng.integers(3, 6)), 0.5, seed=seed * 1000 + i) for i in range(n)
     ]
 
 

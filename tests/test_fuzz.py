@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import partial
 from numbers import Integral
 
 import numpy as np
@@ -37,7 +38,7 @@ from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skbridge import SBVAE, VAE, FlowMatching, ScoreSDE, TrainingError
-from skbridge.testing import sample_recorded
+from skbridge.testing import SMALL_KINDS, sample_recorded, small_data
 
 pd = pytest.importorskip("pandas")
 nx = pytest.importorskip("networkx")
@@ -86,45 +87,9 @@ def make(name, kind=None, **params):
 
 
 # ---------------------------------------------------------------------------- good data
-def table(n=40, seed=0):
-    return np.random.default_rng(seed).normal(size=(n, 3)) * [1.0, 10.0, 0.1] + [0.0, 5.0, -1.0]
-
-
-def frame(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "x": rng.normal(size=n),
-            "k": rng.integers(0, 5, n),
-            "c": pd.Categorical(rng.choice(["a", "b", "c"], n), categories=["a", "b", "c"]),
-            "b": rng.random(n) < 0.5,
-            "s": rng.choice(["u", "v", "w"], n).astype(object),
-        }
-    )
-
-
-def series(n=30, length=8, channels=2, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.linspace(0.0, 2 * np.pi, length)[None, :, None]
-    f = rng.uniform(1.0, 2.0, (n, 1, channels))
-    p = rng.uniform(0.0, np.pi, (n, 1, channels))
-    return np.sin(f * t + p) + 0.05 * rng.normal(size=(n, length, channels))
-
-
-def tokens(n=30, seed=0):
-    rng = np.random.default_rng(seed)
-    return ["".join(rng.choice(list("abc"), int(rng.integers(2, 6)))) for _ in range(n)]
-
-
-def tokenlists(n=30, seed=0):
-    return [list(s.upper()) for s in tokens(n, seed)]
-
-
-def graphs(n=20, seed=0):
-    rng = np.random.default_rng(seed)
-    return [
-        nx.gnp_random_graph(int(rng.integers(3, 6)), 0.5, seed=seed * 1000 + i) for i in range(n)
-    ]
+table, frame, series, tokens, tokenlists, graphs = (
+    partial(small_data, kind) for kind in SMALL_KINDS
+)
 
 
 GOOD = {
