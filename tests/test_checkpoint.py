@@ -27,6 +27,8 @@ MODELS = {
     "ScoreSDE": (ScoreSDE, dict(max_iter=200, n_steps=10, hidden_layer_sizes=(32,))),
     "VAE": (VAE, dict(max_iter=200, hidden_layer_sizes=(32,))),
     "FlowMatching": (FlowMatching, dict(max_iter=200, n_steps=4, hidden_layer_sizes=(32,))),
+    # the default reference reaches the prior on two moons: the encoder phase is skipped
+    "SBVAE skipped": (SBVAE, dict(max_iter=200, n_steps=100, hidden_layer_sizes=(32,))),
 }
 
 
@@ -86,6 +88,8 @@ def test_a_fit_interrupted_after_a_check_resumes_to_the_uninterrupted_result(
     assert len(steps) == params["max_iter"] - saves[-1]  # resumed, not refitted
     _same_model(model, uninterrupted)
     assert not path.exists()  # removed once the fit succeeded
+    if cls is SBVAE:
+        assert model.history_[0]["encoder_skipped"] and model.encoder_stopped_iter_ == 0
 
 
 def test_a_checkpointed_fit_equals_a_plain_one(tmp_path):

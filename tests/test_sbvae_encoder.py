@@ -70,8 +70,10 @@ ELBO = dict(
     random_state=0,
 )
 # default reference (reaches the prior): cheap fits whose encoder phase finds only noise
+# (run although the reference is within the floor, which SBVAE skips by default)
 DEFAULT_REF = dict(
     SMALL,
+    encoder_skip_at_floor=False,
     max_iter=400,
     warmup_fraction=0.3,
     batch_size=128,
@@ -427,3 +429,43 @@ def _alone_fit(mode, X):
         max_iter=200,
         random_state=0,
     ).fit(X)
+
+
+# ------------------------------------------- 7. the reference already reaches the prior
+# on the default 100-step grid: on 25 steps the Euler-Maruyama chain of the reference
+# itself misses the prior (MMD² 0.004-0.010 over seeds 0-5 against a floor of 0.002), so
+# the phase runs there; on 100 steps it is -0.0009 to 0.0004 (seeds 0-3), and skipped
+SKIP = dict(DEFAULT_REF, n_steps=100, encoder_skip_at_floor=True, random_state=0)
+
+
+def test_a_reference_that_reaches_the_prior_skips_the_encoder_phase(data, noise_floor):
+    """Default reference: the reference's MMD² is within the noise floor of the prior's own,
+    so no encoder could be kept; the phase is skipped before warm-up and the fit is
+    ``max_iter`` denoising score matching steps (no warm-up, encoder or decoder-phase
+    entries, no discarded steps), with the warning saying so. The statistic and floor it
+    decided on are those the phase would have measured (same seeds: the fit that runs the
+    phase records the same values), and the reference is within the independent floor."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        skipped = SBVAE(**SKIP).fit(data[0])
+    ran, _ = _fit({**SKIP, "encoder_skip_at_floor": False}, data[0])
+    assert skipped.encoder_stopped_iter_ == 0 and not skipped.encoder_kept_
+    assert skipped.n_iter_ == skipped.max_iter < ran.n_iter_
+    phases = [e["phase"] for e in skipped.history_]
+    assert phases[0] == "encoder" and set(phases[1:]) == {"score"}
+    assert skipped.history_[0]["encoder_skipped"] and skipped.history_[-1]["iteration"] == 400
+    assert skipped.reference_prior_mismatch_ == ran.reference_prior_mismatch_
+    assert skipped.prior_mismatch_floor_ == ran.prior_mismatch_floor_
+    assert abs(skipped.reference_prior_mismatch_) < noise_floor
+    assert any("encoder phase was skipped" in str(w.message) for w in caught)
+    # the reference is what the model holds: h = 0
+    assert np.abs(_encoder_output(skipped, data[1][:200])).max() == 0.0
+
+
+def test_a_reference_that_does_not_reach_the_prior_is_not_skipped(interrupted):
+    """The short reference (MMD² ~0.042, floor ~0.002) runs its encoder phase under the
+    default encoder_skip_at_floor=True: the interrupted fixture's encoder was trained."""
+    model, _ = interrupted
+    assert model.get_params()["encoder_skip_at_floor"] is True
+    assert model.encoder_stopped_iter_ > 0
+    assert not any(e.get("encoder_skipped") for e in model.history_)
