@@ -43,6 +43,14 @@ class Codec(BaseEstimator, metaclass=ABCMeta):
         Set by ``fit``: whether packed rows are dequantised by ``perturb`` (integer or
         categorical parts). A codec may add what its modality's network needs
         (``SequenceCodec.event_shape_``, ``GraphCodec.max_nodes_`` and ``n_channels_``).
+    onehot_blocks_ : list of (int, int), optional
+        Set by ``fit`` where the model vector holds relaxed one-hot blocks (argmax
+        dequantisation: the hot coordinate near 1, the others near 0): each block's coordinates
+        ``start:stop`` in the flattened model vector. The diffusion models'
+        ``categorical="posterior"`` predicts these blocks through their levels'
+        probabilities. ``onehot_frequencies_`` (a list of arrays, the levels' training
+        frequencies per block) goes with it. A codec without them has its blocks predicted
+        like any coordinate.
 
     Methods
     -------

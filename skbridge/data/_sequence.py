@@ -279,6 +279,18 @@ class SequenceCodec(Codec):
                 )
         self.n_latent_ = int(np.prod(self.event_shape_))
         self.n_packed_ = self.n_latent_
+        # tokens: every position is a relaxed one-hot block of the model vector (time-major),
+        # with its tokens' training frequencies at that position (the end token after a
+        # sequence's end; half a count added to each, so no token is impossible anywhere)
+        L, W = self.event_shape_
+        self.onehot_blocks_, self.onehot_frequencies_ = [], []
+        if kind != "real":
+            counts = np.full((L, W), 0.5)
+            for seq in data:
+                counts[np.arange(len(seq)), [self._index[tok] for tok in seq]] += 1
+                counts[len(seq) :, W - 1] += self.variable_length_
+            self.onehot_blocks_ = [(i * W, (i + 1) * W) for i in range(L)]
+            self.onehot_frequencies_ = list(counts / counts.sum(1, keepdims=True))
         return self
 
     # ----------------------------------------------------------------- encode

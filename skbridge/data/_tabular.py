@@ -213,6 +213,10 @@ class TabularCodec(Codec):
         self._int_cols = [c for c in self._cols if c.kind == "integer"]
         self._cat_cols = [c for c in self._cols if c.kind == "categorical"]
         self.n_packed_ = pos + len(self._int_cols)
+        # the model coordinates of each relaxed one-hot block, as (start, stop), and its
+        # levels' training frequencies
+        self.onehot_blocks_ = [(c.slice.start, c.slice.stop) for c in self._cat_cols]
+        self.onehot_frequencies_ = [np.asarray(c.freq, dtype=float) for c in self._cat_cols]
         return self
 
     def _frame_columns(self, X, fitting):
@@ -349,8 +353,10 @@ class TabularCodec(Codec):
             total = counts[pool].sum()
             col.pooled = {uniq[i]: counts[i] / total for i in pool}
             col.levels = [uniq[i] for i in sorted(keep)] + [_OTHER]
+            col.freq = np.append(counts[sorted(keep)], total) / counts.sum()
         else:
             col.levels = list(uniq)
+            col.freq = counts / counts.sum()
         col.index = {v: i for i, v in enumerate(col.levels)}
 
     @property

@@ -37,7 +37,7 @@ from ..sde import (
     uses_exact_divergence,
 )
 from ._base import GeneratorEstimator, row_draws
-from ._decoder import DecoderSettings, DecoderTraining, NoiseDecoder
+from ._decoder import DecoderSettings, DecoderTraining, NoiseDecoder, OneHotBlocks
 from ._training import adopt_history, build_seeded, prepare_fit
 
 __all__ = ["DiffusionEstimator", "auto_n_steps", "auto_sampler"]
@@ -89,10 +89,25 @@ def auto_sampler(codec, score_matching: bool) -> str:
     return "sde"
 
 
+def onehot_blocks(est, codec):
+    """The decoder's :class:`OneHotBlocks` for ``categorical="posterior"`` and a codec with
+    relaxed one-hot blocks (categorical columns, tokens); else None."""
+    blocks = getattr(codec, "onehot_blocks_", ())
+    if est.categorical != "posterior" or not blocks:
+        return None
+    return OneHotBlocks(blocks, codec.n_latent_, getattr(codec, "onehot_frequencies_", None))
+
+
 class DiffusionEstimator(GeneratorEstimator):
     """Base class of the diffusion generators (not public: use SBVAE or ScoreSDE)."""
 
     _torch_attributes = ("decoder_",)
+
+    def __setstate__(self, state):
+        # a model fitted before `categorical` existed predicts its one-hot blocks freely
+        if "decoder_" in state and "categorical" not in state:
+            state = {**state, "categorical": "free"}
+        super().__setstate__(state)
 
     _parameter_constraints: dict = {
         **GeneratorEstimator._parameter_constraints,
@@ -104,6 +119,7 @@ class DiffusionEstimator(GeneratorEstimator):
         "n_steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "time_grid": [StrOptions(set(TIME_GRIDS))],
         "hidden_layer_sizes": [StrOptions({"auto"}), tuple],
+        "categorical": [StrOptions({"posterior", "free"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -177,7 +193,9 @@ class DiffusionEstimator(GeneratorEstimator):
                 # the encoder's initialisation is drawn first by every diffusion model, so
                 # that ScoreSDE and SBVAE with one random_state start from the same decoder
                 enc = drift_network(codec, hidden, T=self.T, zero_init=True)
-                return enc, NoiseDecoder(drift_network(codec, hidden, T=self.T), sde)
+                return enc, NoiseDecoder(
+                    drift_network(codec, hidden, T=self.T), sde, onehot_blocks(self, codec)
+                )
 
             encoder, decoder = build_seeded(fd.seeds[2], build)
             decoder = decoder.to(dev)

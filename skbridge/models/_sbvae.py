@@ -151,7 +151,7 @@ class SBVAE(DiffusionEstimator):
         improved the kept-encoder SBVAE's bound and clustering MMD (benchmarks/README.md);
         on two moons with VP ``beta_max=1, T=0.3`` (an encoder far from the reference) it
         worsened the held-out bound by 0.04-0.08 nats in 3 of 3 seeds. Off by default.
-    data, sde, beta_min, beta_max, sigma, T, n_steps, time_grid, hidden_layer_sizes, max_iter, batch_size, learning_rate, ema_decay, sampler, corrector_snr, n_elbo_samples, elbo_form, early_stopping, validation_fraction, n_iter_no_change, tol, monitor_train, warm_start, device, random_state, verbose
+    data, sde, beta_min, beta_max, sigma, T, n_steps, time_grid, hidden_layer_sizes, categorical, max_iter, batch_size, learning_rate, ema_decay, sampler, corrector_snr, n_elbo_samples, elbo_form, early_stopping, validation_fraction, n_iter_no_change, tol, monitor_train, warm_start, device, random_state, verbose
         As in :class:`ScoreSDE`. ``max_iter`` counts decoder steps in all phases;
         ``validation_fraction`` also sets the rows the prior mismatch is measured on;
         ``monitor_train`` also records the training rows' −ELBO at encoder checks.
@@ -244,6 +244,7 @@ class SBVAE(DiffusionEstimator):
         n_steps="auto",
         time_grid="uniform",
         hidden_layer_sizes="auto",
+        categorical="posterior",
         max_iter=3000,
         batch_size=256,
         learning_rate=2e-3,
@@ -285,6 +286,7 @@ class SBVAE(DiffusionEstimator):
         self.n_steps = n_steps
         self.time_grid = time_grid
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.categorical = categorical
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate

@@ -49,6 +49,18 @@ class ScoreSDE(DiffusionEstimator):
         106), at most 1024 (:func:`skbridge.nets.auto_hidden`). On sequences the drift is a
         :class:`~skbridge.nets.TemporalConvNet` whose width is the widest layer (64 for
         ``"auto"``).
+    categorical : {"posterior", "free"}, default="posterior"
+        How the decoder predicts the relaxed one-hot blocks of categorical columns and
+        tokens. ``"posterior"``: through the levels' probabilities, the block's own
+        likelihood in closed form and the network's outputs as the levels' log-weights
+        given the rest (docs/math.md, "Categorical blocks"). Sampled blocks sit on their
+        levels and sampled frequencies follow the training ones: on UCI Adult (3000
+        iterations, 3 seeds) the levels' mean absolute frequency error fell from 0.016 to
+        0.004, the C2ST AUC from 0.972 to 0.856 and the held-out score rose 23.5 nats per
+        row, for 1.26x the fit time (``benchmarks/categorical.py``). Training adds the
+        levels' cross-entropy to the noise-prediction loss.
+        ``"free"``: the network predicts the block's noise like any other coordinate's
+        (the behaviour of models fitted before this parameter existed).
     max_iter : int, default=3000
         Decoder optimisation steps (mini-batches).
     batch_size : int, default=256
@@ -158,6 +170,7 @@ class ScoreSDE(DiffusionEstimator):
         n_steps="auto",
         time_grid="uniform",
         hidden_layer_sizes="auto",
+        categorical="posterior",
         max_iter=3000,
         batch_size=256,
         learning_rate=2e-3,
@@ -185,6 +198,7 @@ class ScoreSDE(DiffusionEstimator):
         self.n_steps = n_steps
         self.time_grid = time_grid
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.categorical = categorical
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
