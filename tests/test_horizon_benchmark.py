@@ -2,31 +2,14 @@
 measurements."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
-from _smoke import ROOT  # tests/ is on sys.path
-
-
-def _run_quick(script, out):
-    """``python benchmarks/<script> --quick --out <out>`` from the repository root."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run(
-        [sys.executable, f"benchmarks/{script}", "--quick", "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+from _smoke import run_quick  # tests/ is on sys.path
 
 
 def test_horizon_quick_measures_the_encoder_alone(tmp_path):
     out = tmp_path / "horizon.json"
-    _run_quick("horizon.py", out)
+    run_quick("horizon.py", out)
     rows = json.loads(out.read_text())["rows"]
     fits = [r for r in rows if r.get("kind") != "summary"]
     assert {r["model"] for r in fits} == {"ScoreSDE", "SBVAE alone beta_max=2"}
@@ -42,7 +25,7 @@ def test_encoder_skip_quick_records_the_skip_decision(tmp_path):
     """benchmarks/encoder_skip.py --quick (two moons, one seed): the reference's statistic
     falls with the horizon's length (beta_max 20 against 2), and the skip follows it."""
     out = tmp_path / "skip.json"
-    _run_quick("encoder_skip.py", out)
+    run_quick("encoder_skip.py", out)
     rows = {r["model"]: r for r in json.loads(out.read_text())["rows"] if "seed" in r}
     assert set(rows) == {"beta_max=20", "beta_max=10", "beta_max=5", "beta_max=2"}
     assert rows["beta_max=20"]["skipped"]
