@@ -140,12 +140,13 @@ class OneHotBlocks(nn.Module):
 
     def noise(self, alpha, sigma, x, out):
         """``out`` (the network's noise prediction) with the blocks' coordinates replaced
-        by the posterior noise; ``alpha``, ``sigma``: scalars or (n,). While gradients are
-        recorded, the levels' probabilities are kept in ``last_p`` for the cross-entropy
-        of training (:meth:`DecoderTraining.dsm_step`)."""
+        by the posterior noise; ``alpha``, ``sigma``: scalars or (n,). With ``record`` set
+        (by :meth:`DecoderTraining.dsm_step`, for the levels' cross-entropy), the levels'
+        probabilities are kept in ``last_p``."""
         n = x.shape[0]
         p, w = self.posterior(alpha, sigma, x, out)
-        self.last_p = p if torch.is_grad_enabled() else None
+        if getattr(self, "record", False):
+            self.last_p = p
         a = alpha.reshape(-1, 1).expand(n, 1).to(x.dtype)
         s = sigma.reshape(-1, 1).expand(n, 1).to(x.dtype)
         eps = s * (x.reshape(n, -1).index_select(1, self.idx) - a * _HOT_MEAN * p) / w
@@ -304,14 +305,22 @@ class DecoderTraining:
         t = self.sample_times(x0.shape[0])
         noise = torch.randn(x0.shape, generator=self.gen, device=self.dev)
         weight = (self.sde.sigma(t) / self.sde.diffusion(t)) ** 2
-        loss = (weight * denoising_score_matching(self.sde, self.decoder, x0, t, noise)).mean()
         blocks = getattr(self.decoder, "blocks", None)
-        if blocks is not None and CATEGORY_CE > 0:
-            # the levels' cross-entropy at x_t: its minimiser is the exact posterior, which
-            # the noise-prediction loss reaches only through a weight that vanishes at
-            # large and small noise
-            ce = -(blocks.levels(x0) * torch.log(blocks.last_p.clamp_min(1e-12))).sum(1)
-            loss = loss + CATEGORY_CE * ce.mean()
+        ce = blocks is not None and CATEGORY_CE > 0
+        if ce:
+            blocks.record = True  # keep the levels' probabilities of this forward pass
+        try:
+            dsm = denoising_score_matching(self.sde, self.decoder, x0, t, noise)
+            loss = (weight * dsm).mean()
+            if ce:
+                # the levels' cross-entropy at x_t: its minimiser is the exact posterior,
+                # which the noise-prediction loss reaches only through a weight that
+                # vanishes at large and small noise
+                log_p = torch.log(blocks.last_p.clamp_min(1e-12))
+                loss = loss + CATEGORY_CE * (-(blocks.levels(x0) * log_p).sum(1)).mean()
+        finally:
+            if ce:
+                blocks.record, blocks.last_p = False, None
         self.trainer.update(loss)
 
     def dm_step(self, grid, x_k, u_k, xi, ks, cv=None):
