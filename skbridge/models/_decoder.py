@@ -106,13 +106,22 @@ class OneHotBlocks(nn.Module):
             log_prior = torch.log(torch.as_tensor(np.concatenate(frequencies))).float()
         self.register_buffer("log_prior", log_prior)
 
+    def _block_max(self, values):
+        """Each block's largest value (n, coordinates of the blocks), at every coordinate."""
+        seg = self.seg.expand(values.shape[0], -1)
+        top = values.new_full((values.shape[0], self.n_blocks), -torch.inf)
+        return top.scatter_reduce(1, seg, values, "amax", include_self=True).gather(1, seg)
+
+    def _rows(self, alpha, sigma, x):
+        """``alpha``, ``sigma`` (scalars or (n,)) as (n, 1) columns of ``x``'s dtype."""
+        n = x.shape[0]
+        return tuple(v.reshape(-1, 1).expand(n, 1).to(x.dtype) for v in (alpha, sigma))
+
     def probabilities(self, logits):
         """Softmax of ``logits`` (n, coordinates of the blocks) within each block."""
         n = logits.shape[0]
         seg = self.seg.expand(n, -1)
-        top = logits.new_full((n, self.n_blocks), -torch.inf)
-        top = top.scatter_reduce(1, seg, logits.detach(), "amax", include_self=True)
-        z = torch.exp(logits - top.gather(1, seg))
+        z = torch.exp(logits - self._block_max(logits.detach()))
         total = z.new_zeros((n, self.n_blocks)).scatter_add(1, seg, z)
         return z / total.gather(1, seg)
 
@@ -121,8 +130,7 @@ class OneHotBlocks(nn.Module):
         network's outputs ``out`` at ``x``, and the blocks' variance ``w`` (n, 1)."""
         n = x.shape[0]
         x, out = x.reshape(n, -1), out.reshape(n, -1)
-        a = alpha.reshape(-1, 1).expand(n, 1).to(x.dtype)
-        s = sigma.reshape(-1, 1).expand(n, 1).to(x.dtype)
+        a, s = self._rows(alpha, sigma, x)
         w = a**2 * _HOT_STD**2 + s**2
         xb = x.index_select(1, self.idx)
         logits = out.index_select(1, self.idx) + self.log_prior.to(x.dtype) + a * _HOT_MEAN * xb / w
@@ -131,12 +139,8 @@ class OneHotBlocks(nn.Module):
     def levels(self, v):
         """One-hot (n, coordinates of the blocks) of each block's level in dequantised
         vectors ``v``: its largest coordinate (argmax dequantisation keeps it the hot one)."""
-        n = v.shape[0]
-        vb = v.reshape(n, -1).index_select(1, self.idx)
-        seg = self.seg.expand(n, -1)
-        top = vb.new_full((n, self.n_blocks), -torch.inf)
-        top = top.scatter_reduce(1, seg, vb, "amax", include_self=True)
-        return (vb == top.gather(1, seg)).to(v.dtype)
+        vb = v.reshape(v.shape[0], -1).index_select(1, self.idx)
+        return (vb == self._block_max(vb)).to(v.dtype)
 
     def noise(self, alpha, sigma, x, out):
         """``out`` (the network's noise prediction) with the blocks' coordinates replaced
@@ -147,8 +151,7 @@ class OneHotBlocks(nn.Module):
         p, w = self.posterior(alpha, sigma, x, out)
         if getattr(self, "record", False):
             self.last_p = p
-        a = alpha.reshape(-1, 1).expand(n, 1).to(x.dtype)
-        s = sigma.reshape(-1, 1).expand(n, 1).to(x.dtype)
+        a, s = self._rows(alpha, sigma, x)
         eps = s * (x.reshape(n, -1).index_select(1, self.idx) - a * _HOT_MEAN * p) / w
         return out.reshape(n, -1).index_copy(1, self.idx, eps).reshape(out.shape)
 

@@ -448,6 +448,7 @@ class EncoderPhase:
         # drift matching's reference-path control variate (control_variate)
         self.chain = ReferenceChain(run.sde, self.grid) if est.control_variate else None
         self.opt = None
+        self.floor = None  # the noise floor, when the skip check measured it already
 
     # -------------------------------------------------------------- statistics
     def statistics(self, prior_draws, within, gen_seed):
@@ -523,6 +524,7 @@ class EncoderPhase:
         floor, at_prior = trainer.timed(lambda: self.noise_floor(prior_a, within, pg, n_lat))
         ref_stat = stats[key]
         if ref_stat - at_prior > floor:
+            self.floor = floor  # the phase measures the same floor (same draws): kept
             return None
         stats.pop("energy")
         trainer.record("encoder", encoder_iter=0, encoder_kept=False, encoder_skipped=True, **stats)
@@ -627,7 +629,11 @@ class EncoderPhase:
             ref_stat = stats[key]
             state = {
                 "ref_stat": ref_stat,
-                "floor": self.noise_floor(prior_a, within, pg, n_lat)[0],
+                "floor": (
+                    self.floor
+                    if self.floor is not None
+                    else self.noise_floor(prior_a, within, pg, n_lat)[0]
+                ),
                 # the decoder as warm-up left it: restored if the reference encoder is kept,
                 # so that the decoder then gets exactly ScoreSDE's training (max_iter DSM steps)
                 "warm_state": [
