@@ -2,9 +2,11 @@
 files and Markdown tables.
 
 A results file holds ``runs`` (one entry per invocation: command, date, machine, wall time)
-and ``rows`` (one per dataset × model, each with ``run``, the index of the invocation that
-produced it). A later invocation on some datasets or models replaces only those rows, so a
-table can be completed model by model and every row still says where it came from.
+and ``rows`` (one per dataset × model × seed, each with ``run``, the index of the invocation
+that produced it; a row without ``seed`` is seed 0). A later invocation on some datasets,
+models or seeds replaces only those rows, so a table can be completed model by model and
+every row still says where it came from. The Markdown tables show one line per dataset ×
+model: the mean ± standard error over its seeds where it has several.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
+import numpy as np
 from core import machine_info
 
 
@@ -38,12 +41,16 @@ def save_rows(out: Path, rows: list[dict], script: str, t0: float, *, fresh=Fals
         old = json.loads(out.read_text())
     for r in rows:
         r["run"] = len(old["runs"])
-    new = {(r["dataset"], r["model"]) for r in rows}
-    kept = [r for r in old["rows"] if (r["dataset"], r["model"]) not in new]
+    new = {_key(r) for r in rows}
+    kept = [r for r in old["rows"] if _key(r) not in new]
     rank = {d: i for i, d in enumerate(order)}
-    merged = sorted(  # by dataset, the real-data reference rows first
+    merged = sorted(  # by dataset, the real-data reference rows first, then by seed
         kept + rows,
-        key=lambda r: (rank.get(r["dataset"], len(rank)), not r["model"].startswith("train rows")),
+        key=lambda r: (
+            rank.get(r["dataset"], len(rank)),
+            not r["model"].startswith("train rows"),
+            r.get("seed", 0),
+        ),
     )
     out.parent.mkdir(exist_ok=True)
     out.write_text(
@@ -52,11 +59,36 @@ def save_rows(out: Path, rows: list[dict], script: str, t0: float, *, fresh=Fals
     return merged
 
 
+def _key(row) -> tuple:
+    return row["dataset"], row["model"], row.get("seed", 0)
+
+
+def mean_se(values) -> tuple[float, float]:
+    """Mean and standard error (sample std / sqrt(n); NaN for a single value)."""
+    x = np.asarray([v for v in values if v is not None], dtype=float)
+    if len(x) == 0:
+        return float("nan"), float("nan")
+    se = x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
+    return float(x.mean()), float(se)
+
+
+def _cell(rows, key, fmt) -> str:
+    values = [r[key] for r in rows if isinstance(r.get(key), (int, float))]
+    if not values:
+        return ""
+    if len(rows) == 1:
+        return fmt.format(values[0])
+    mean, se = mean_se(values)
+    return f"{fmt.format(mean)} ± {fmt.format(se).lstrip('+')}"
+
+
 def markdown_tables(rows: list[dict], columns, title=lambda dataset, rows: f"**{dataset}**"):
-    """One Markdown table per dataset, a row per model.
+    """One Markdown table per dataset, a line per model: the mean ± standard error over the
+    model's seeds where it has several (the number of seeds in the model column).
 
     ``columns`` is a list of ``(key, header, format)`` or a dict of such lists by dataset;
-    ``title(dataset, rows)`` heads each table. Rows with an ``error`` show its last line.
+    ``title(dataset, rows)`` heads each table. A seed whose row has an ``error`` shows its
+    last line.
     """
     lines = []
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
@@ -65,16 +97,24 @@ def markdown_tables(rows: list[dict], columns, title=lambda dataset, rows: f"**{
         lines += ["", title(dataset, sub), ""]
         lines.append("| model | " + " | ".join(h for _, h, _ in cols) + " |")
         lines.append("|---|" + "---|" * len(cols))
-        for r in sub:
-            if "error" in r:
-                lines.append(f"| {r['model']} | failed: {r['error'].splitlines()[-1][:80]} |")
+        for model in dict.fromkeys(r["model"] for r in sub):
+            group = [r for r in sub if r["model"] == model]
+            for r in group:
+                if "error" in r:
+                    error = r["error"].splitlines()[-1][:80]
+                    lines.append(f"| {model} (seed {r.get('seed', 0)}) | failed: {error} |")
+            good = [r for r in group if "error" not in r]
+            if not good:
                 continue
-            cells = ["" if r.get(k) is None else f.format(r[k]) for k, _, f in cols]
-            lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
+            name = model if len(good) == 1 else f"{model} ({len(good)} seeds)"
+            cells = [_cell(good, k, f) for k, _, f in cols]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def fit_and_evaluate(row, make, train, test, evaluate, *, samplers=(), show=None) -> list[dict]:
+def fit_and_evaluate(
+    row, make, train, test, evaluate, *, samplers=(), show=None, score=True
+) -> list[dict]:
     """Fit ``make()`` on ``train`` and evaluate it; one row per way of sampling.
 
     ``row`` holds the dataset and model names; ``evaluate(gen)`` samples from the fitted
@@ -84,7 +124,8 @@ def fit_and_evaluate(row, make, train, test, evaluate, *, samplers=(), show=None
     every other name in ``samplers`` the same fit is evaluated again with that sampler, in a
     row named ``"<model> + <sampler> sampler"`` whose fit columns repeat the fit's. An
     exception is recorded in the row being worked on and the benchmark goes on.
-    ``show(row)`` prints each finished row (default: ``print``).
+    ``show(row)`` prints each finished row (default: ``print``). ``score=False`` leaves out
+    the held-out score (``test`` is not held out).
     """
     show = show or (lambda r: print(r, flush=True))
     row = dict(row)
@@ -96,7 +137,7 @@ def fit_and_evaluate(row, make, train, test, evaluate, *, samplers=(), show=None
         row["fit_s"] = time.perf_counter() - t0
         if hasattr(gen, "n_iter_"):
             row["n_iter"] = int(gen.n_iter_)
-        if hasattr(gen, "score"):
+        if score and hasattr(gen, "score"):
             row["held_out_score"] = float(gen.score(test))
         if hasattr(gen, "encoder_improved_"):
             row["encoder_improved"] = bool(gen.encoder_improved_)
@@ -122,6 +163,9 @@ def argument_parser(doc: str, datasets, models) -> argparse.ArgumentParser:
     parser.add_argument("--models", nargs="+", default=list(models), choices=models)
     parser.add_argument("--quick", action="store_true", help="smoke run (CI-sized)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=None, help="several seeds (replaces --seed)"
+    )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
         "--fresh", action="store_true", help="overwrite the results file instead of updating it"

@@ -1,6 +1,8 @@
 """benchmarks/_results.fit_and_evaluate: the fit-and-evaluate loop the benchmarks share."""
 
+import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ from sklearn.mixture import GaussianMixture
 from skbridge import ScoreSDE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from _results import fit_and_evaluate  # noqa: E402
+from _results import fit_and_evaluate, markdown_tables, save_rows  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +70,32 @@ def test_models_without_a_sampler_get_one_row_and_errors_are_recorded(moons):
         {"dataset": "moons", "model": "broken"}, broken, train, test, evaluate, show=lambda r: None
     )
     assert "no such model" in row["error"] and "fit_s" not in row
+
+
+def test_seeds_are_rows_of_their_own_and_tables_show_mean_and_standard_error(tmp_path):
+    out = tmp_path / "r.json"
+    first = [
+        {"dataset": "d", "model": "m", "seed": seed, "score": value}
+        for seed, value in ((0, 1.0), (1, 2.0), (2, 6.0))
+    ]
+    save_rows(out, first, "benchmarks/x.py", time.time())
+    # a later run of seed 1 replaces seed 1 only; an old row without a seed is seed 0
+    save_rows(out, [{"dataset": "d", "model": "m", "seed": 1, "score": 5.0}], "x", time.time())
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["seed"], r["score"], r["run"]) for r in rows] == [
+        (0, 1.0, 0),
+        (1, 5.0, 1),
+        (2, 6.0, 0),
+    ]
+    save_rows(out, [{"dataset": "d", "model": "m", "score": 3.0}], "x", time.time())
+    rows = json.loads(out.read_text())["rows"]
+    assert sorted(r["score"] for r in rows) == [3.0, 5.0, 6.0]
+
+    table = markdown_tables(rows, [("score", "score", "{:.2f}")])
+    # mean 14/3, standard error std([3, 5, 6], ddof=1) / sqrt(3) = 1.5275 / 1.7321
+    assert "| m (3 seeds) | 4.67 ± 0.88 |" in table
+    one = markdown_tables(rows[:1], [("score", "score", "{:.2f}")])
+    assert "| m | 3.00 |" in one
+    failed = rows + [{"dataset": "d", "model": "m", "seed": 3, "error": "Traceback\nboom"}]
+    table = markdown_tables(failed, [("score", "score", "{:.2f}")])
+    assert "| m (seed 3) | failed: boom |" in table and "| m (3 seeds) | 4.67 ± 0.88 |" in table

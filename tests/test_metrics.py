@@ -232,6 +232,41 @@ def test_correlation_similarity_definitions(pd):
     assert correlation_similarity(real, real)["mean"] == 1.0
 
 
+def test_correlation_similarity_sdmetrics_binning(pd):
+    # SDMetrics' QualityReport cuts each table's numeric column into equal-width bins over its
+    # own range and codes it with numpy.digitize, so the maximum has a bin of its own.
+    real = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "c": ["x", "x", "y", "z"]})
+    swapped = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "c": ["x", "x", "z", "y"]})
+    # bins=2, edges [0, 1.5, 3]: real (1, x) (1, x) (2, y) (3, z), synthetic (2, z) (3, y):
+    # TV = (1/4 + 1/4 + 1/4 + 1/4) / 2
+    sdm = correlation_similarity(real, swapped, bins=2, binning="sdmetrics")["pairs"]
+    assert sdm[("a", "c")] == pytest.approx(0.5)
+    # at the real median the maximum shares the upper bin: (1, y) (1, z) in both tables
+    assert correlation_similarity(real, swapped, bins=2)["pairs"][("a", "c")] == 1.0
+    # each table's own range: a shifted copy bins like the real rows (quantile bins do not)
+    shifted = real.assign(a=real["a"] + 10.0)
+    assert correlation_similarity(real, shifted, bins=2, binning="sdmetrics")["mean"] == 1.0
+    assert correlation_similarity(real, shifted, bins=2)["pairs"][("a", "c")] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="binning"):
+        correlation_similarity(real, real, binning="equal")
+
+
+def test_quality_report_matches_sdmetrics(pd, frames):
+    """Column shapes and pair trends (sdmetrics binning) equal SDMetrics' QualityReport with
+    every pair counted, as published tables report it (run where the benchmark extra is)."""
+    reports = pytest.importorskip("sdmetrics.reports.single_table")
+    real, syn = frames["real"], frames["shifted"]
+    sdtypes = {"a": "numerical", "b": "numerical", "flag": "boolean"}
+    meta = {"columns": {c: {"sdtype": sdtypes.get(c, "categorical")} for c in real.columns}}
+    report = reports.QualityReport()
+    report.real_correlation_threshold = report.real_association_threshold = 0
+    report.generate(real, syn, meta, verbose=False)
+    shape, trend = report.get_properties()["Score"]
+    assert column_shapes(real, syn)["mean"] == pytest.approx(shape, abs=1e-12)
+    ours = correlation_similarity(real, syn, binning="sdmetrics")["mean"]
+    assert ours == pytest.approx(trend, abs=1e-12)
+
+
 def test_correlation_similarity_same_law_high_independent_columns_low(arrays):
     real = arrays["real"]
     assert correlation_similarity(real, arrays["same"])["mean"] > 0.95
@@ -350,6 +385,62 @@ def test_ml_efficiency_regression():
     shuffled[:, 3] = r.permutation(shuffled[:, 3])
     bad = ml_efficiency(train, test, shuffled, target=3)
     assert bad["synthetic"] < 0.1 and bad["difference"] > 0.75
+
+
+class _StrictLabels(BaseEstimator):
+    """A logistic regression that, like XGBoost, refuses class labels other than 0..k-1, and
+    records the width of what it was fitted on."""
+
+    def fit(self, X, y):
+        from sklearn.linear_model import LogisticRegression
+
+        if not np.array_equal(np.unique(y), np.arange(len(np.unique(y)))):
+            raise ValueError(f"labels must be 0..k-1, got {np.unique(y)}")
+        self.n_features_seen_ = X.shape[1]
+        self.model_ = LogisticRegression(max_iter=1000).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+def test_ml_efficiency_user_estimator(pd):
+    from sklearn.linear_model import LinearRegression
+
+    train, test = classification_frame(pd, 800, 0), classification_frame(pd, 800, 1)
+    out = ml_efficiency(
+        train, test, classification_frame(pd, 800, 2), "y", estimator=_StrictLabels()
+    )
+    # the logit is linear in x1, x2 and the one-hot group: logistic regression fits it
+    assert out["real"] > 0.8 and abs(out["difference"]) < 0.05
+    # a synthetic set without the first class: the classes seen are 1, 2, given as 0, 1
+    r = np.random.RandomState(0)
+    x = r.normal(size=(900, 2))
+    y = np.digitize(x[:, 0], [-0.7, 0.7]).astype(float)
+    table = np.column_stack([x, y])
+    keep = table[table[:, 2] != 0]
+    three = ml_efficiency(table[:600], table[600:], keep, target=2, estimator=_StrictLabels())
+    assert three["real"] > 0.9 and 0.5 < three["synthetic"] < three["real"]
+    # regression through a user's regressor
+    reg = np.column_stack([x, x[:, 0] - 2 * x[:, 1]])
+    lin = ml_efficiency(
+        reg[:600], reg[600:], reg[:600], 2, task="regression", estimator=LinearRegression()
+    )
+    assert lin["real"] == pytest.approx(1.0) and lin["difference"] == 0.0
+
+
+def test_ml_efficiency_user_estimator_sees_one_hot_categories(pd):
+    train = classification_frame(pd, 300, 0)
+    seen = []
+
+    class Spy(_StrictLabels):
+        def fit(self, X, y):
+            seen.append(X.shape[1])
+            return super().fit(X, y)
+
+    ml_efficiency(train, train, train, "y", estimator=Spy())
+    assert seen == [2 + 3, 2 + 3]  # x1, x2 and the three groups, for the real and synthetic fit
 
 
 def test_ml_efficiency_bad_target(pd):

@@ -371,21 +371,28 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.clip(rho, -1.0, 1.0))
 
 
-def correlation_similarity(real, synthetic, *, bins=10):
+def correlation_similarity(real, synthetic, *, bins=10, binning="quantile"):
     """Pairwise trend similarity (sdmetrics' CorrelationSimilarity and ContingencySimilarity).
 
     Averaged over all column pairs :math:`(a, b)`: a numeric pair scores
     :math:`1 - |\\rho_{real} - \\rho_{syn}| / 2` with Pearson's :math:`\\rho` (a constant column
     counts as :math:`\\rho = 0`); a pair with a categorical column scores one minus the total
-    variation distance of the two-way contingency tables, a numeric column being binned first
-    at the real data's quantiles into ``bins`` bins (synthetic values outside the real range
-    fall in the end bins). 1 is ideal, 0 the worst.
+    variation distance of the two-way contingency tables, a numeric column being binned first.
+    1 is ideal, 0 the worst.
 
     Parameters
     ----------
     real, synthetic : array-like or DataFrame of shape (n, d) and (m, d)
     bins : int, default=10
-        Quantile bins of a numeric column in a pair with a categorical one.
+        Bins of a numeric column in a pair with a categorical one.
+    binning : {"quantile", "sdmetrics"}, default="quantile"
+        How such a column is binned. ``"quantile"``: at the real data's quantiles, the
+        synthetic values outside the real range falling in the end bins. ``"sdmetrics"``: as
+        SDMetrics' ``QualityReport`` (Column Pair Trends) does, which published tables
+        (TabSyn, TabDiff) report: each table's column cut into ``bins`` equal-width bins over
+        *its own* range (``numpy.histogram_bin_edges``) and coded by ``numpy.digitize``, so
+        the maximum gets a bin of its own. Use it to compare with those tables; the quantile
+        binning compares the two tables on the same bins.
 
     Returns
     -------
@@ -395,6 +402,8 @@ def correlation_similarity(real, synthetic, *, bins=10):
     """
     if not isinstance(bins, numbers.Integral) or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    if binning not in ("quantile", "sdmetrics"):
+        raise ValueError(f"binning must be 'quantile' or 'sdmetrics', got {binning!r}")
     prep = _prepare(real, synthetic, labels=("real", "synthetic"))
     (r, s) = prep.tables
     d = len(prep.names)
@@ -405,6 +414,11 @@ def correlation_similarity(real, synthetic, *, bins=10):
         if j not in discrete:
             if prep.kinds[j] == "cat":
                 discrete[j] = (r[j], s[j], len(prep.categories[j]))
+            elif binning == "sdmetrics":  # codes 1..bins + 1 (the maximum alone in the last)
+                discrete[j] = (
+                    *(np.digitize(x, np.histogram_bin_edges(x, bins)) for x in (r[j], s[j])),
+                    bins + 2,
+                )
             else:
                 edges = np.unique(np.quantile(r[j], np.linspace(0, 1, bins + 1)))[1:-1]
                 discrete[j] = (
@@ -489,8 +503,29 @@ def _target_index(train, prep: _Prepared, target) -> int:
     return int(target) % d
 
 
-def _class_proba(X, y, X_test, mask, n_classes, seed):
-    """``predict_proba`` on ``X_test`` with one column per class code in [0, n_classes)."""
+def _onehot(prep: _Prepared, exclude=()):
+    """Matrices for a user's estimator: numeric columns as they are, categorical columns
+    one-hot on the union of the categories."""
+    mats = [[] for _ in prep.tables]
+    for j, kind in enumerate(prep.kinds):
+        if j in set(exclude):
+            continue
+        for t, table in enumerate(prep.tables):
+            if kind == "num":
+                mats[t].append(np.asarray(table[j], dtype=np.float64)[:, None])
+            else:
+                onehot = np.zeros((len(table[j]), len(prep.categories[j])))
+                onehot[np.arange(len(table[j])), table[j]] = 1.0
+                mats[t].append(onehot)
+    return [np.hstack(m) for m in mats]
+
+
+def _class_proba(X, y, X_test, mask, n_classes, seed, estimator=None):
+    """``predict_proba`` on ``X_test`` with one column per class code in [0, n_classes).
+
+    The classifier sees the classes present in ``y`` as 0..k-1 (some, like XGBoost's, refuse
+    labels with gaps)."""
+    from sklearn.base import clone
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     P = np.zeros((len(X_test), n_classes))
@@ -498,17 +533,21 @@ def _class_proba(X, y, X_test, mask, n_classes, seed):
     if len(present) == 1:  # nothing to learn: a constant prediction (AUC 0.5)
         P[:, present[0]] = 1.0
         return P
-    clf = HistGradientBoostingClassifier(categorical_features=mask, random_state=seed).fit(X, y)
-    P[:, clf.classes_] = clf.predict_proba(X_test)
+    if estimator is None:
+        clf = HistGradientBoostingClassifier(categorical_features=mask, random_state=seed)
+    else:
+        clf = clone(estimator)
+    clf.fit(X, np.searchsorted(present, y))
+    P[:, present[np.asarray(clf.classes_, dtype=np.intp)]] = clf.predict_proba(X_test)
     return P
 
 
-def ml_efficiency(train, test, synthetic, target, *, task="auto", random_state=0):
+def ml_efficiency(train, test, synthetic, target, *, task="auto", estimator=None, random_state=0):
     """Machine-learning efficiency: train on synthetic, test on real, versus train on real.
 
-    Two ``HistGradientBoosting`` models (classifier or regressor) predict ``target`` from the
-    other columns, one fitted on the real ``train`` rows, one on the ``synthetic`` rows; both
-    are scored on the real ``test`` rows. Classification uses ROC AUC (binary, or one-vs-rest
+    Two models (by default ``HistGradientBoosting`` classifiers or regressors) predict
+    ``target`` from the other columns, one fitted on the real ``train`` rows, one on the
+    ``synthetic`` rows; both are scored on the real ``test`` rows. Classification uses ROC AUC (binary, or one-vs-rest
     macro over the test classes for multiclass; a class the synthetic data lacks gets
     probability 0), regression :math:`R^2`. The ideal ``difference`` is 0 (or below: the
     synthetic model is as good as the real one).
@@ -525,8 +564,17 @@ def ml_efficiency(train, test, synthetic, target, *, task="auto", random_state=0
         ``synthetic`` should come from a generator fitted on ``train`` only.
     target : column name (DataFrames) or column index (arrays)
     task : {"auto", "classification", "regression"}, default="auto"
+    estimator : scikit-learn estimator, default=None
+        The model to train (cloned for each fit): a classifier with ``predict_proba`` or a
+        regressor, as the task needs. It sees the categorical features one-hot encoded (on
+        the union of the categories) beside the numeric ones, and the classes present in its
+        training rows as ``0..k-1``. Published tables (TabSyn, TabDiff) use XGBoost with a
+        hyperparameter grid chosen on a validation split of the training rows, e.g.
+        ``GridSearchCV(XGBClassifier(), grid, cv=ShuffleSplit(1, test_size=1/9),
+        scoring="roc_auc")``. ``None``: ``HistGradientBoosting`` with native categorical
+        support, seeded by ``random_state``.
     random_state : int, RandomState instance or None, default=0
-        Seeds both models.
+        Seeds the default models (``estimator`` keeps its own seed).
 
     Returns
     -------
@@ -534,6 +582,7 @@ def ml_efficiency(train, test, synthetic, target, *, task="auto", random_state=0
         ``{"real": s_real, "synthetic": s_syn, "difference": s_real - s_syn,
         "metric": "roc_auc" or "r2"}``.
     """
+    from sklearn.base import clone
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.metrics import r2_score, roc_auc_score
 
@@ -544,7 +593,10 @@ def ml_efficiency(train, test, synthetic, target, *, task="auto", random_state=0
         raise ValueError("ml_efficiency needs at least one feature besides the target")
     j = _target_index(train, prep, target)
     y_tr, y_te, y_sy = (table[j] for table in prep.tables)
-    (X_tr, X_te, X_sy), mask = _ordinal(prep, exclude=(j,))
+    if estimator is None:
+        (X_tr, X_te, X_sy), mask = _ordinal(prep, exclude=(j,))
+    else:
+        (X_tr, X_te, X_sy), mask = _onehot(prep, exclude=(j,)), None
     categorical = prep.kinds[j] == "cat"
     if task == "auto":
         integral = not categorical and np.all(y_tr == np.round(y_tr))
@@ -555,13 +607,10 @@ def ml_efficiency(train, test, synthetic, target, *, task="auto", random_state=0
     if task == "regression":
         if categorical:
             raise ValueError(f"task='regression' needs a numeric target; {target!r} is categorical")
+        if estimator is None:
+            estimator = HistGradientBoostingRegressor(categorical_features=mask, random_state=seed)
         scores = [
-            r2_score(
-                y_te,
-                HistGradientBoostingRegressor(categorical_features=mask, random_state=seed)
-                .fit(X, y)
-                .predict(X_te),
-            )
+            r2_score(y_te, clone(estimator).fit(X, y).predict(X_te))
             for X, y in ((X_tr, y_tr), (X_sy, y_sy))
         ]
         metric = "r2"
@@ -579,7 +628,7 @@ def ml_efficiency(train, test, synthetic, target, *, task="auto", random_state=0
         scored = test_classes[1:] if len(test_classes) == 2 else test_classes
         scores = []
         for X, y in ((X_tr, y_tr), (X_sy, y_sy)):
-            P = _class_proba(X, y, X_te, mask, n_classes, seed)
+            P = _class_proba(X, y, X_te, mask, n_classes, seed, estimator)
             scores.append(np.mean([roc_auc_score(y_te == c, P[:, c]) for c in scored]))
         metric = "roc_auc"
     s_real, s_syn = float(scores[0]), float(scores[1])
