@@ -461,6 +461,13 @@ def _as_series(X) -> np.ndarray:
 def _series(rep, real, synthetic, train, target, seed, Figure, max_rows):
     from . import metrics
 
+    for name, X in (("real", real), ("synthetic", synthetic), ("train", train)):
+        if X is not None and not isinstance(X, np.ndarray) and len({len(x) for x in X}) > 1:
+            raise ValueError(
+                f"{name} holds series of different lengths; the report's series metrics "
+                "compare series of one length: cut them to a common length, e.g. "
+                "[x[:k] for x in X if len(x) >= k], or group them by length"
+            )
     rng = np.random.RandomState(seed)
     R = _as_series(_subsample(np.asarray(real), max_rows, rng))
     S = _as_series(_subsample(np.asarray(synthetic), max_rows, rng))

@@ -387,6 +387,12 @@ def cmd_sample(args) -> int:
     if args.chunk_size < 1:
         raise CLIError(f"--chunk-size must be a positive integer, got {args.chunk_size}")
     fmt = _output_kind(args.output, kind, model.codec_.modality)
+    codec = model.codec_
+    if getattr(codec, "kind_", None) == "real" and getattr(codec, "variable_length_", False):
+        raise CLIError(
+            "the model was fitted on series of different lengths, which a .npy array cannot "
+            "hold; sample them in Python (model.sample(n) returns a list of arrays)"
+        )
     for name in ("n_steps", "sampler"):
         value = getattr(args, name)
         if value is not None:

@@ -278,3 +278,14 @@ def test_fit_with_a_checkpoint_resumes_and_cleans_up(tmp_path, monkeypatch):
     np.testing.assert_array_equal(a.sample(9, random_state=0), b.sample(9, random_state=0))
     ok(*fit, "-o", tmp_path / "sb.skb", "--model", "sbvae")  # SBVAE checkpoints too
     assert (tmp_path / "sb.skb").exists() and not ckpt.exists()
+
+
+def test_sample_refuses_npy_for_series_of_different_lengths(tmp_path):
+    from skbridge import ScoreSDE, save
+    from skbridge.data import make_sines
+
+    X = make_sines(40, length=(4, 6), n_channels=2, random_state=0)
+    save(ScoreSDE(max_iter=5, n_steps=4, random_state=0).fit(X), tmp_path / "m.skb")
+    r = run("sample", "m.skb", "-n", 3, "-o", "out.npy", cwd=tmp_path)
+    assert r.returncode != 0 and "different lengths" in r.stderr
+    assert not (tmp_path / "out.npy").exists()

@@ -191,3 +191,11 @@ def test_c2st_sees_as_many_synthetic_rows_as_real_ones(tables, monkeypatch):
     report(real.iloc[:120], table(1000, 5), figures=False)
     report(table(1000, 5), real.iloc[:120], figures=False)
     assert seen == [(120, 120), (120, 120)]
+
+
+def test_series_of_different_lengths_get_a_clear_error():
+    from skbridge.data import make_sines
+
+    X = make_sines(30, length=(4, 6), n_channels=2, random_state=0)
+    with pytest.raises(ValueError, match="real holds series of different lengths"):
+        report(X, X, figures=False)

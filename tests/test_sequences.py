@@ -61,6 +61,58 @@ def test_variable_length_strings_round_trip(dna):
     assert torch.isfinite(log_q).all()
 
 
+@pytest.fixture(scope="module")
+def ragged():
+    return make_sines(80, length=(5, 9), n_channels=2, random_state=0)
+
+
+def test_variable_length_series_round_trip_and_bound_terms(ragged):
+    from scipy.stats import norm
+
+    from skbridge.data._dequantize import relaxed_onehot
+
+    codec = SequenceCodec().fit(ragged)
+    assert codec.kind_ == "real" and codec.variable_length_ and codec.has_discrete_
+    assert codec.event_shape_ == (9, 4)  # two channels, then the alive / ended block
+    lengths = np.array([len(x) for x in ragged])
+    np.testing.assert_array_equal(codec.lengths_, np.bincount(lengths))
+    P, offset = codec.encode(ragged)
+    back = codec.decode(P)
+    assert [len(x) for x in back] == lengths.tolist()
+    for x, y in zip(ragged, back, strict=True):
+        np.testing.assert_allclose(y, x, atol=1e-12)
+    # the log-Jacobian counts the steps a series has: scaling by c shifts it by -L_i C log c
+    c = 3.0
+    scaled = [x * c for x in ragged]
+    _, offset_c = SequenceCodec().fit(scaled).encode(scaled)
+    np.testing.assert_allclose(offset_c - offset, -lengths * 2 * np.log(c), rtol=1e-10)
+    # every dequantised draw decodes to the same series; the values after the end are
+    # standard normal draws whose log-density is in log q beside the alive blocks'
+    Pt = torch.as_tensor(P, dtype=torch.float64)
+    u = torch.rand(Pt.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    v, log_q = dequantize(codec, Pt, u)
+    for x, y in zip(ragged, codec.decode(v.numpy()), strict=True):
+        np.testing.assert_allclose(y, x, atol=1e-12)
+    V = v.numpy().reshape(len(ragged), 9, 4)
+    after = np.arange(9)[None, :] >= lengths[:, None]
+    np.testing.assert_array_equal(V[~after][:, :2], P.reshape(-1, 9, 4)[~after][:, :2])
+    noise = V[after][:, :2]
+    assert abs(noise.mean()) < 4 / np.sqrt(noise.size) and abs(noise.std() - 1) < 0.1
+    _, lq_blocks = relaxed_onehot(
+        Pt.reshape(-1, 9, 4)[..., 2:].reshape(-1, 2), u.reshape(-1, 9, 4)[..., 2:].reshape(-1, 2)
+    )
+    expected = lq_blocks.reshape(len(ragged), -1).sum(1).numpy() + np.array(
+        [norm.logpdf(V[i][after[i]][:, :2]).sum() for i in range(len(ragged))]
+    )
+    np.testing.assert_allclose(log_q.numpy(), expected, rtol=1e-10)
+    # the alive blocks carry each position's training frequencies (half a count added)
+    alive_at_6 = (lengths > 6).sum()
+    np.testing.assert_allclose(
+        codec.onehot_frequencies_[6], (np.array([alive_at_6, 80 - alive_at_6]) + 0.5) / 81
+    )
+    assert codec.onehot_blocks_[6] == (6 * 4 + 2, 7 * 4)
+
+
 def test_decoding_drops_stray_end_tokens_and_never_returns_empty():
     codec = SequenceCodec().fit(["AC", "GTA"])  # alphabet ACGT + end token, length 3
     end = np.eye(5)[4]
@@ -97,8 +149,18 @@ def test_auto_detection(sines, dna):
 
 # -------------------------------------------------------------------- bad input
 def test_bad_input(sines, dna):
-    with pytest.raises(ValueError, match="different shapes"):
-        SequenceCodec().fit([np.zeros((5, 2)), np.zeros((6, 2))])
+    with pytest.raises(ValueError, match="different shapes.*length='auto'"):
+        SequenceCodec(length=6).fit([np.zeros((5, 2)), np.zeros((6, 2))])
+    with pytest.raises(ValueError, match="different numbers of channels"):
+        SequenceCodec().fit([np.zeros((5, 2)), np.zeros((6, 3))])
+    fixed = SequenceCodec().fit(sines)
+    with pytest.raises(ValueError, match="needs a fixed length"):
+        fixed.encode([sines[0], sines[1][:5]])
+    padded = SequenceCodec().fit(list(make_sines(10, length=(4, 6), n_channels=2, random_state=0)))
+    with pytest.raises(ValueError, match="lengths up to 6"):
+        padded.encode([np.zeros((7, 2))])
+    with pytest.raises(ValueError, match="3 channels, but the model was fitted on 2"):
+        padded.encode([np.zeros((4, 3)), np.zeros((5, 3))])
     with pytest.raises(ValueError, match="NaN"):
         bad = sines.copy()
         bad[3, 4, 1] = np.nan
@@ -161,6 +223,18 @@ def test_models_fit_sample_score_series(cls, sines):
 
 
 @pytest.mark.parametrize("cls", MODELS)
+def test_models_fit_sample_score_series_of_different_lengths(cls, ragged):
+    model = cls(**FAST[cls], random_state=0).fit(ragged)
+    S = model.sample(20, random_state=0)
+    assert isinstance(S, list) and len(S) == 20
+    assert all(x.ndim == 2 and x.shape[1] == 2 and 1 <= len(x) <= 9 for x in S)
+    assert all(np.isfinite(x).all() for x in S)
+    scores = model.score_samples(ragged[:5])
+    assert scores.shape == (5,) and np.isfinite(scores).all()
+    np.testing.assert_allclose(model.score_samples(ragged[2:3]), scores[2:3], rtol=1e-4)
+
+
+@pytest.mark.parametrize("cls", MODELS)
 def test_models_fit_sample_score_strings(cls, dna):
     model = cls(**FAST[cls], random_state=0).fit(dna)
     S = model.sample(20, random_state=0)
@@ -205,6 +279,26 @@ def test_series_samples_keep_the_temporal_structure():
     shuffled = np.random.default_rng(0).permuted(test, axis=1)
     assert autocorrelation_error(test, synth) < 0.5 * autocorrelation_error(test, shuffled)
     assert synth.min() > -0.5 and synth.max() < 1.5  # sines live in [0, 1]
+
+
+@pytest.mark.slow
+def test_series_of_different_lengths_learn_their_lengths():
+    """A short fit samples the training lengths' law and series in the sines' range."""
+    X = make_sines(400, length=(8, 16), n_channels=2, random_state=0)
+    model = ScoreSDE(max_iter=300, n_steps=30, hidden_layer_sizes=(32,), random_state=0)
+    synth = model.fit(X).sample(300, random_state=1)
+    lengths = np.array([len(x) for x in synth])
+    assert lengths.min() >= 1 and lengths.max() <= 16
+    # training lengths are uniform on 8..16 (mean 12, sd 2.6): the sample mean of 300 has
+    # Monte Carlo sd 0.15, so 1.0 leaves room for model error only; likewise the share
+    # shorter than 8 (none in training). A fit this short under-disperses the lengths
+    # (sd 1.6: each position's alive / ended block is still drawn nearly independently),
+    # so the spread is only required not to collapse.
+    assert abs(lengths.mean() - 12.0) < 1.0 and np.mean(lengths < 8) < 0.1
+    assert lengths.std() > 1.0
+    values = np.concatenate(synth)
+    assert values.shape[1] == 2 and np.quantile(values, 0.01) > -0.3
+    assert np.quantile(values, 0.99) < 1.3
 
 
 def test_a_user_token_named_like_the_end_token_is_kept():

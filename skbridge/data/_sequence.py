@@ -6,6 +6,14 @@ Two kinds of sequence data, told apart in :meth:`SequenceCodec.fit`:
   ``(length, channels)`` arrays is stacked). Each channel is standardised with its mean and
   std over all sequences and time steps; the log-Jacobian, :math:`-L\sum_c \log s_c` per
   sequence, is added to the score, so scores are log-densities in the user's units.
+  A list of series of different lengths (the same channels) is padded to the longest
+  training length, and every position gets two more coordinates: a relaxed one-hot
+  *alive / ended* block, dequantised like a token, from which the model learns how long
+  series are. The values of a padded position are not data: during training and scoring they
+  are standard normal draws, whose log-density joins the dequantisation's, so the score
+  stays a lower bound on the log-density of the series and its length (the continuous
+  values of its :math:`L_i` steps and the discrete length). A sample is the values of its
+  alive positions in order, a list of ``(length, channels)`` arrays.
 * **token sequences**: a list of strings (one token per character), a list of token lists
   (any hashable tokens), or sequences of integer token ids (lists of ints, a 2-D integer
   array). The alphabet is learned in fit. Each position is one-hot over the
@@ -27,6 +35,7 @@ networks to treat the vector as a sequence (:class:`~skbridge.nets.TemporalConvN
 
 from __future__ import annotations
 
+import math
 from numbers import Integral
 
 import numpy as np
@@ -122,8 +131,8 @@ class SequenceCodec(Codec):
         ``"real"`` reads integer values as real series; ``"tokens"`` reads anything as
         tokens.
     length : "auto" or int, default="auto"
-        ``"auto"`` accepts token sequences of different lengths (padded with an end token);
-        an int requires every sequence to have exactly that length.
+        ``"auto"`` accepts sequences of different lengths (padded, the length learned); an
+        int requires every sequence to have exactly that length.
 
     Attributes
     ----------
@@ -135,7 +144,8 @@ class SequenceCodec(Codec):
     alphabet_ : list
         Tokens: the sorted alphabet learned in fit.
     variable_length_ : bool
-        Whether token sequences are padded with an end token.
+        Whether sequences are padded: token sequences with an end token, real series with
+        an alive / ended block at every position.
     event_shape_ : tuple of int
         ``(length_, width)`` of one model vector, time-major.
     n_latent_, n_packed_ : int
@@ -158,7 +168,8 @@ class SequenceCodec(Codec):
 
     # ------------------------------------------------------------------ input
     def _read(self, X, fitting):
-        """``X`` -> ("real", float array (n, L, C)) or ("tokens", list of token lists)."""
+        """``X`` -> ("real", float array (n, L, C) or, for series of different lengths, a list
+        of (L_i, C) arrays) or ("tokens", list of token lists)."""
         kind = self.kind if fitting else self.kind_
         if isinstance(X, np.ndarray) and X.ndim == 3:
             if kind == "tokens":
@@ -185,13 +196,25 @@ class SequenceCodec(Codec):
             arrays = [_real_array(a) for a in items]
             if arrays[0].ndim == 1:
                 arrays = [a[:, None] for a in arrays]
-            lengths = {a.shape for a in arrays}
-            if len(lengths) > 1:
-                raise ValueError(
-                    "real-valued sequences of different shapes "
-                    f"{sorted(lengths)[:5]}: pad or cut them to one length (a 3-D array); "
-                    "variable-length series are supported for token sequences only"
-                )
+            shapes = {a.shape for a in arrays}
+            if len(shapes) > 1:
+                channels = {a.shape[1:] for a in arrays}
+                if len(channels) > 1:
+                    raise ValueError(
+                        "real-valued sequences with different numbers of channels "
+                        f"{sorted(c[0] if c else 1 for c in channels)[:5]}: every series "
+                        "needs the same channels"
+                    )
+                if not (fitting and self.length == "auto") and not (
+                    not fitting and self.variable_length_
+                ):
+                    asked = "length=" + str(self.length) if fitting else "a fixed length"
+                    raise ValueError(
+                        f"real-valued sequences of different shapes {sorted(shapes)[:5]}, "
+                        f"but the codec needs {asked}: pad or cut them to one length, or "
+                        "fit on series of different lengths with length='auto'"
+                    )
+                return "real", [self._check_real(a[None])[0] for a in arrays]
             return "real", self._check_real(np.stack(arrays))
         seqs = []
         for i, item in enumerate(items):
@@ -231,14 +254,17 @@ class SequenceCodec(Codec):
         kind, data = self._read(X, fitting=True)
         self.kind_ = kind
         if kind == "real":
-            n, L, C = data.shape
+            variable = isinstance(data, list)
+            lengths = np.array([len(a) for a in data])
+            L, C = int(lengths.max()), data[0].shape[1]
             if self.length != "auto" and L != self.length:
                 raise ValueError(f"length={self.length} was asked for, but X has length {L}")
+            steps = np.concatenate(data) if variable else data.reshape(-1, C)
             # moments of data / c (c a power of two near each channel's largest value):
             # the raw squares overflow from about 1e154 on
-            c = np.ldexp(1.0, np.minimum(np.frexp(np.abs(data).max(axis=(0, 1)))[1], 1023))
-            self.mean_ = (data / c).mean(axis=(0, 1)) * c
-            std = (data / c).std(axis=(0, 1)) * c
+            c = np.ldexp(1.0, np.minimum(np.frexp(np.abs(steps).max(axis=0))[1], 1023))
+            self.mean_ = (steps / c).mean(axis=0) * c
+            std = (steps / c).std(axis=0) * c
             if np.any(std == 0):
                 const = np.nonzero(std == 0)[0].tolist()
                 raise ValueError(
@@ -247,9 +273,11 @@ class SequenceCodec(Codec):
                 )
             self.scale_ = std
             self.length_, self.n_channels_ = L, C
-            self.variable_length_ = False
-            self.event_shape_ = (L, C)
-            self.has_discrete_ = False
+            self.variable_length_ = variable
+            self.event_shape_ = (L, C + 2) if variable else (L, C)
+            self.has_discrete_ = variable
+            if variable:
+                self.lengths_ = np.bincount(lengths)
         else:
             lengths = np.array([len(s) for s in data])
             if self.length != "auto" and np.any(lengths != self.length):
@@ -284,7 +312,12 @@ class SequenceCodec(Codec):
         # sequence's end; half a count added to each, so no token is impossible anywhere)
         L, W = self.event_shape_
         self.onehot_blocks_, self.onehot_frequencies_ = [], []
-        if kind != "real":
+        if kind == "real" and self.variable_length_:  # the alive / ended block of each step
+            alive = (np.arange(L)[:, None] < lengths[None, :]).sum(1)
+            counts = np.c_[alive, len(lengths) - alive] + 0.5
+            self.onehot_blocks_ = [(i * W + W - 2, (i + 1) * W) for i in range(L)]
+            self.onehot_frequencies_ = list(counts / counts.sum(1, keepdims=True))
+        elif kind != "real":
             counts = np.full((L, W), 0.5)
             for seq in data:
                 counts[np.arange(len(seq)), [self._index[tok] for tok in seq]] += 1
@@ -300,17 +333,15 @@ class SequenceCodec(Codec):
         kind, data = self._read(X, fitting=False)
         if kind != self.kind_:
             raise ValueError(f"the codec was fitted on {self.kind_} sequences, got {kind} ones")
+        if kind == "real" and self.variable_length_:
+            return self._encode_padded(data if isinstance(data, list) else list(data))
         if kind == "real":
             if data.shape[1:] != self.event_shape_:
                 raise ValueError(
                     f"sequences have shape (length, channels) = {data.shape[1:]}, but the model "
                     f"was fitted on {self.event_shape_}"
                 )
-            with np.errstate(over="ignore", invalid="ignore"):
-                Z = (data - self.mean_) / self.scale_
-                far = ~np.isfinite(Z)  # data - mean overflowed (values near the float max)
-                if far.any():
-                    Z[far] = (data / self.scale_ - self.mean_ / self.scale_)[far]
+            Z = self._standardize(data)
             offset = np.full(data.shape[0], -self.length_ * float(np.log(self.scale_).sum()))
             return Z.reshape(data.shape[0], -1), offset
         n, L, W = len(data), self.length_, len(self._levels)
@@ -334,24 +365,74 @@ class SequenceCodec(Codec):
         np.put_along_axis(P, idx[..., None], 1.0, axis=2)
         return P.reshape(n, -1), np.zeros(n)
 
+    def _standardize(self, data):
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = (data - self.mean_) / self.scale_
+            far = ~np.isfinite(Z)  # data - mean overflowed (values near the float max)
+            if far.any():
+                Z[far] = (data / self.scale_ - self.mean_ / self.scale_)[far]
+        return Z
+
+    def _encode_padded(self, series):
+        """Series of different lengths -> packed rows: the standardised values (0 after the
+        end), then the alive / ended one-hot, at every position."""
+        L, W = self.event_shape_
+        C = W - 2
+        P = np.zeros((len(series), L, W))
+        offset = np.empty(len(series))
+        log_scale = float(np.log(self.scale_).sum())
+        for i, a in enumerate(series):
+            if a.shape[1] != C:
+                raise ValueError(
+                    f"sequence {i} has {a.shape[1]} channels, but the model was fitted on {C}"
+                )
+            if len(a) > L:
+                raise ValueError(
+                    f"sequence {i} has length {len(a)}, but the model was fitted on lengths "
+                    f"up to {L}"
+                )
+            P[i, : len(a), :C] = self._standardize(a)
+            P[i, : len(a), C] = 1.0
+            P[i, len(a) :, C + 1] = 1.0
+            offset[i] = -len(a) * log_scale
+        return P.reshape(len(series), -1), offset
+
     def perturb(self, P: torch.Tensor, u: torch.Tensor):
-        """Dequantise packed rows: ``(v, log q(v|x))``; real series pass through unchanged."""
+        """Dequantise packed rows: ``(v, log q(v|x))``; fixed-length real series pass through
+        unchanged. For padded real series, the values of the positions after the end are
+        standard normal draws (their log-density counts in ``log q``)."""
         if not self.has_discrete_:
             return P, torch.zeros(P.shape[0], dtype=P.dtype, device=P.device)
         n = P.shape[0]
         W = self.event_shape_[1]
-        vb, lq = relaxed_onehot(P.reshape(-1, W), u.reshape(-1, W))
-        return vb.reshape(n, -1).to(P.dtype), lq.reshape(n, -1).sum(1).to(P.dtype)
+        if self.kind_ == "tokens":
+            vb, lq = relaxed_onehot(P.reshape(-1, W), u.reshape(-1, W))
+            return vb.reshape(n, -1).to(P.dtype), lq.reshape(n, -1).sum(1).to(P.dtype)
+        P3, u3 = P.reshape(n, -1, W), u.reshape(n, -1, W)
+        vb, lq = relaxed_onehot(P3[..., W - 2 :].reshape(-1, 2), u3[..., W - 2 :].reshape(-1, 2))
+        ended = P3[..., W - 1 :] > 0.5  # (n, L, 1)
+        noise = torch.special.ndtri(u3[..., : W - 2].double().clamp(1e-7, 1 - 1e-7))
+        values = torch.where(ended, noise, P3[..., : W - 2].double())
+        log_noise = -0.5 * noise**2 - 0.5 * math.log(2 * math.pi)
+        lq = lq.reshape(n, -1).sum(1) + (log_noise * ended).sum((1, 2))
+        v = torch.cat([values, vb.reshape(n, -1, 2)], dim=2).reshape(n, -1)
+        return v.to(P.dtype), lq.to(P.dtype)
 
     # ----------------------------------------------------------------- decode
     def decode(self, V, random_state=None):
         """Model vectors -> sequences of the kind fitted: a 3-D array, strings or token lists."""
         V = np.asarray(V, dtype=np.float64).reshape(-1, *self.event_shape_)
         if self.kind_ == "real":
+            C = self.n_channels_
             with np.errstate(over="ignore"):
-                X = V * self.scale_ + self.mean_
+                X = V[..., :C] * self.scale_ + self.mean_
             big = np.finfo(np.float64).max  # a far sample of data near the float maximum
-            return np.clip(X, -big, big)  # stays finite
+            X = np.clip(X, -big, big)  # stays finite
+            if not self.variable_length_:
+                return X
+            alive = V[..., C] > V[..., C + 1]
+            alive[~alive.any(1), 0] = True  # never an empty series
+            return [x[keep] for x, keep in zip(X, alive, strict=True)]
         idx = V.argmax(2)
         end = len(self._levels) - 1 if self.variable_length_ else -1
         out = []

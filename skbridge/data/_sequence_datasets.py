@@ -45,6 +45,22 @@ def _check_positive_int(value, name):
 # --------------------------------------------------------------------------------------------
 
 
+def _length_range(length):
+    """``(min, max)`` of an int length or a (min, max) pair, checked."""
+    if isinstance(length, numbers.Integral):
+        lo = _check_positive_int(length, "length")
+        return lo, lo
+    try:
+        lo, hi = length
+    except (TypeError, ValueError):
+        raise ValueError(f"length must be an int or a (min, max) pair, got {length!r}.") from None
+    lo = _check_positive_int(lo, "length[0]")
+    hi = _check_positive_int(hi, "length[1]")
+    if lo > hi:
+        raise ValueError(f"length must satisfy min <= max, got {length!r}.")
+    return lo, hi
+
+
 def make_sines(n_samples=10000, length=24, n_channels=5, *, random_state=None):
     """Multichannel sine waves of random frequency and phase (TimeGAN's "sines" data).
 
@@ -62,8 +78,10 @@ def make_sines(n_samples=10000, length=24, n_channels=5, *, random_state=None):
     ----------
     n_samples : int, default=10000
         Number of sequences.
-    length : int, default=24
-        Number of time steps per sequence.
+    length : int or (int, int), default=24
+        Number of time steps per sequence, or the ``(min, max)`` of lengths drawn uniformly
+        and independently for each sequence (after the phases): series of different
+        lengths, returned as a list.
     n_channels : int, default=5
         Number of channels (independent sines) per sequence.
     random_state : None, int, numpy.random.Generator or numpy.random.RandomState, default=None
@@ -75,22 +93,29 @@ def make_sines(n_samples=10000, length=24, n_channels=5, *, random_state=None):
     Returns
     -------
     X : ndarray of shape (n_samples, length, n_channels), dtype float64
-        The sequences, values in ``[0, 1]``.
+        The sequences, values in ``[0, 1]``; with a ``(min, max)`` length, a list of
+        ``(length_i, n_channels)`` arrays.
 
     Examples
     --------
     >>> from skbridge.data import make_sines
     >>> make_sines(100, random_state=0).shape
     (100, 24, 5)
+    >>> sorted({len(x) for x in make_sines(100, length=(10, 12), random_state=0)})
+    [10, 11, 12]
     """
     n_samples = _check_positive_int(n_samples, "n_samples")
-    length = _check_positive_int(length, "length")
+    lo, hi = _length_range(length)
     n_channels = _check_positive_int(n_channels, "n_channels")
     rng = _default_rng(random_state)
     freq = rng.uniform(0.0, 0.1, size=(n_samples, 1, n_channels))
     phase = rng.uniform(0.0, 0.1, size=(n_samples, 1, n_channels))
-    t = np.arange(length, dtype=np.float64)[None, :, None]
-    return (np.sin(freq * t + phase) + 1.0) / 2.0
+    t = np.arange(hi, dtype=np.float64)[None, :, None]
+    X = (np.sin(freq * t + phase) + 1.0) / 2.0
+    if isinstance(length, numbers.Integral):
+        return X
+    lengths = rng.integers(lo, hi + 1, size=n_samples)
+    return [x[:k] for x, k in zip(X, lengths, strict=True)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,19 +223,7 @@ def make_dna(
     (5, {30})
     """
     n_samples = _check_positive_int(n_samples, "n_samples")
-    if isinstance(length, numbers.Integral):
-        lo = hi = _check_positive_int(length, "length")
-    else:
-        try:
-            lo, hi = length
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"length must be an int or a (min, max) pair, got {length!r}."
-            ) from None
-        lo = _check_positive_int(lo, "length[0]")
-        hi = _check_positive_int(hi, "length[1]")
-        if lo > hi:
-            raise ValueError(f"length must satisfy min <= max, got {length!r}.")
+    lo, hi = _length_range(length)
     if isinstance(motifs, str):
         raise ValueError("motifs must be a sequence of strings, not a single string.")
     motifs = [str(m).upper() for m in motifs]
