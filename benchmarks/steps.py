@@ -198,14 +198,22 @@ def load(name: str, seed: int, quick: bool, stock_csv: Path):
 
         return _split(make_sines(300 if quick else SINES, random_state=seed), rng)
     if name == "stock":
-        if not Path(stock_csv).is_file():
-            return None
-        series = np.loadtxt(stock_csv, delimiter=",", skiprows=1)
-        lo, hi = series.min(0), series.max(0)
-        series = (series - lo) / (hi - lo + 1e-7)  # TimeGAN's MinMaxScaler
-        windows = np.lib.stride_tricks.sliding_window_view(series, WINDOW, axis=0)
-        return _split(np.ascontiguousarray(windows.transpose(0, 2, 1)), rng)
+        windows = stock_windows(stock_csv)
+        return None if windows is None else _split(windows, rng)
     raise ValueError(f"unknown dataset {name!r}; choose from {DATASETS}")
+
+
+def stock_windows(stock_csv: Path):
+    """The stock series as TimeGAN prepares it: every column min-max scaled to [0, 1], all
+    windows of ``WINDOW`` days (stride 1), shape (3662, 24, 6), in calendar order; None when
+    the file is missing."""
+    if not Path(stock_csv).is_file():
+        return None
+    series = np.loadtxt(stock_csv, delimiter=",", skiprows=1)
+    lo, hi = series.min(0), series.max(0)
+    series = (series - lo) / (hi - lo + 1e-7)  # TimeGAN's MinMaxScaler
+    windows = np.lib.stride_tricks.sliding_window_view(series, WINDOW, axis=0)
+    return np.ascontiguousarray(windows.transpose(0, 2, 1))
 
 
 def _split(X, rng):
