@@ -82,7 +82,9 @@ SKBRIDGE = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE")
 # the adjacency far from N(0, I) at T (signal level 0.76): the regime SB-VAE's learned
 # encoder is for
 WEAK = {"ScoreSDE (beta_max=1)": "ScoreSDE", "SBVAE (beta_max=1)": "SBVAE"}
-MODELS = (*SKBRIDGE, *WEAK, "Erdős–Rényi (floor)")
+# the decoder predicting node and edge noise freely, as before the categorical heads
+FREE = {"ScoreSDE (categorical=free)": "ScoreSDE", "SBVAE (categorical=free)": "SBVAE"}
+MODELS = (*SKBRIDGE, *WEAK, *FREE, "Erdős–Rényi (floor)")
 # each diffusion fit is sampled with both samplers (its default, sampler="auto", is one of them)
 SAMPLERS = ("sde", "pc")
 MAX_ITER = 10000  # training steps of every skbridge model (the estimators' default is 3000)
@@ -130,7 +132,7 @@ class _ErdosRenyi:
 def make_generator(
     name: str, quick: bool, seed: int, max_iter: int = MAX_ITER, dataset="community_small"
 ):
-    if name in SKBRIDGE or name in WEAK:
+    if name in SKBRIDGE or name in WEAK or name in FREE:
         import skbridge
 
         params = {"random_state": seed, "max_iter": max_iter}
@@ -140,6 +142,8 @@ def make_generator(
             params["max_iter"] = 60
         if name in WEAK:
             name, params["beta_max"] = WEAK[name], 1.0
+        if name in FREE:
+            name, params["categorical"] = FREE[name], "free"
         return getattr(skbridge, name)(**params)
     if name == "Erdős–Rényi (floor)":
         return _ErdosRenyi()
@@ -203,14 +207,14 @@ def run(datasets, models, quick=False, seed=0, draws=20, max_iter=MAX_ITER):
         train, test = load(dataset, seed)
         n = len(test)
         chunks = [train[i : i + n] for i in range(0, len(train) - n + 1, n)]
-        ref = {"dataset": dataset, "model": "train graphs (noise level)"}
+        ref = {"dataset": dataset, "model": "train graphs (noise level)", "seed": seed}
         ref.update(mmd_draws(test, chunks))
         ref.update(describe(chunks, []))
         ref.pop("novel")
         rows.append(ref)
         print(f"{dataset}: {len(train)} train / {n} test", ref, flush=True)
         for name, published in PUBLISHED[dataset].items():
-            rows.append({"dataset": dataset, "model": name, **published})
+            rows.append({"dataset": dataset, "model": name, "seed": seed, **published})
         n_draws = 1 if dataset == "grid" else draws
 
         def evaluate(gen, train=train, test=test, n=n, n_draws=n_draws):
@@ -225,7 +229,7 @@ def run(datasets, models, quick=False, seed=0, draws=20, max_iter=MAX_ITER):
             if dataset == "grid" and model not in GRID_MODELS:
                 continue
             rows += fit_and_evaluate(
-                {"dataset": dataset, "model": model},
+                {"dataset": dataset, "model": model, "seed": seed},
                 lambda model=model, dataset=dataset: make_generator(
                     model, quick, seed, max_iter, dataset
                 ),
@@ -268,14 +272,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()
-    rows = run(
-        args.datasets,
-        args.models,
-        quick=args.quick,
-        seed=args.seed,
-        draws=2 if args.quick else args.draws,
-        max_iter=args.max_iter,
-    )
+    rows = []
+    for seed in args.seeds if args.seeds is not None else [args.seed]:
+        rows += run(
+            args.datasets,
+            args.models,
+            quick=args.quick,
+            seed=seed,
+            draws=2 if args.quick else args.draws,
+            max_iter=args.max_iter,
+        )
     finish(args, rows, "benchmarks/graphs.py", t0, order=DATASETS, markdown=markdown)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import sys
+import time
 
 import numpy as np
 import torch
@@ -71,6 +73,15 @@ def torch_generator(seed: int, device: torch.device) -> torch.Generator:
     return gen
 
 
+def _clock(seconds: float) -> str:
+    """``m:ss`` (``h:mm:ss`` from an hour), ``?`` for an unknown time."""
+    if not math.isfinite(seconds):
+        return "?"
+    m, sec = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
 class Progress:
     """Optional progress report: a tqdm bar when tqdm is installed, else plain lines.
 
@@ -80,6 +91,7 @@ class Progress:
     def __init__(self, total: int, verbose: int, desc: str):
         self.verbose = verbose
         self.total, self.desc, self.n = int(total), desc, 0
+        self.start = time.perf_counter()
         self.bar = None
         if verbose >= 1:
             try:
@@ -99,8 +111,15 @@ class Progress:
         if self.bar is not None:
             self.bar.update(self.n - self.bar.n)
             self.bar.set_postfix_str(text, refresh=False)
-        else:
-            print(f"{self.desc}: {self.n}/{self.total} {text}", file=sys.stderr)
+        else:  # tqdm's bar shows the elapsed and remaining time; so do the plain lines
+            print(f"{self.desc}: {self.n}/{self.total} [{self._times()}] {text}", file=sys.stderr)
+
+    def _times(self) -> str:
+        """``elapsed<remaining``, as tqdm writes them, the remaining time at the mean rate
+        so far (a run that stops early, e.g. at a plateau, takes less)."""
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / self.n * (self.total - self.n) if self.n else float("nan")
+        return f"{_clock(elapsed)}<{_clock(left)}"
 
     def close(self):
         """End the report; a run that stopped short of ``total`` (early stopping, an encoder

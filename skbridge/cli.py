@@ -339,7 +339,8 @@ def cmd_fit(args) -> int:
             raise CLIError("--node-attr and --edge-attr apply to graph folders")
         from .data import GraphCodec
 
-        params["data"] = GraphCodec(node_attr=args.node_attr, edge_attr=args.edge_attr)
+        named = {"node_attr": args.node_attr, "edge_attr": args.edge_attr}
+        params["data"] = GraphCodec(**{k: v for k, v in named.items() if v})  # others "auto"
     elif kind == "tokens":
         params.setdefault("data", "sequence")
     Model = getattr(skbridge, MODELS[args.model])
@@ -573,8 +574,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--drop", metavar="COLS", help="comma-separated columns to leave out")
     p.add_argument("--dropna", action="store_true", help="drop rows with missing values")
-    p.add_argument("--node-attr", help="graphs: categorical node attribute to model")
-    p.add_argument("--edge-attr", help="graphs: categorical edge attribute to model")
+    p.add_argument(
+        "--node-attr",
+        help="graphs: categorical node attribute to model (default: the one every node has)",
+    )
+    p.add_argument(
+        "--edge-attr",
+        help="graphs: categorical edge attribute to model (default: the one every edge has)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--device", default="auto", help="auto (a CUDA GPU when there is one), cpu or cuda"

@@ -151,3 +151,49 @@ def test_the_numeric_column_follows_the_sampled_level():
     m_train = X.groupby("c")["x"].mean()[["common", "middle"]]
     m_synth = S.groupby("c")["x"].mean()[["common", "middle"]]
     assert np.abs(m_train - m_synth).max() < 0.5, (m_train.to_dict(), m_synth.to_dict())
+
+
+def _levels_posterior_noise(x, alpha, sigma, logw, values, s):
+    """E[eps | x_t] of scalar entries whose clean value given level b is N(values[b], s^2),
+    with prior log-weights logw (n, m, B + 1), by Bayes over the levels (float64)."""
+    a, sg = alpha[:, None, None], sigma[:, None, None]
+    w = a**2 * s**2 + sg**2
+    xe = x[:, :, None]
+    log_post = logw - (xe - a * values) ** 2 / (2 * w)
+    post = np.exp(log_post - log_post.max(2, keepdims=True))
+    post /= post.sum(2, keepdims=True)
+    ev = (post * (values + a * s**2 / w * (xe - a * values))).sum(2)
+    return (x - alpha[:, None] * ev) / sigma[:, None]
+
+
+@pytest.mark.parametrize("B", [1, 3])
+def test_level_entries_are_the_gaussian_mixture_posterior_noise(B):
+    """Scalar entries on the levels 0, 1/B, ..., 1 (a graph's adjacency: edges and bond
+    types) beside other coordinates: the head's noise equals the posterior noise of a
+    mixture of N(b / B, s^2) with weights prior * exp(b * output), computed independently;
+    the other coordinates are untouched."""
+    from skbridge.models._decoder import LevelEntries
+
+    rng = np.random.default_rng(1)
+    n, d, start, stop = 48, 12, 3, 10
+    m = stop - start
+    s = 0.25 / B
+    freq = rng.uniform(0.2, 1.0, B + 1)
+    x = rng.normal(size=(n, d)) * 0.6 + 0.3
+    out = rng.normal(size=(n, d)) * 2.0
+    alpha = rng.uniform(0.01, 1.0, n)
+    sigma = np.sqrt(1 - alpha**2) + 1e-3
+    head = LevelEntries(start, stop, B, s, freq).double()
+    got = head.noise(
+        torch.tensor(alpha), torch.tensor(sigma), torch.tensor(x), torch.tensor(out)
+    ).numpy()
+    values = np.arange(B + 1) / B
+    logw = np.log(freq / freq.sum()) + out[:, start:stop, None] * np.arange(B + 1)
+    want = _levels_posterior_noise(x[:, start:stop], alpha, sigma, logw, values, s)
+    np.testing.assert_allclose(got[:, start:stop], want, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(got[:, :start], out[:, :start])
+    np.testing.assert_array_equal(got[:, stop:], out[:, stop:])
+    # the cross-entropy's labels: the level each dequantised entry rounds to
+    v = torch.tensor(values[rng.integers(0, B + 1, (n, d))] + rng.uniform(-0.49, 0.49, (n, d)) / B)
+    labels = head.levels(v).numpy().reshape(n, m, B + 1)
+    np.testing.assert_array_equal(labels.argmax(2), np.round(v.numpy()[:, start:stop] * B))

@@ -1,6 +1,7 @@
 """The estimator contract beyond sklearn's checks (docs/design.md), for SBVAE and ScoreSDE."""
 
 import pickle
+import re
 import warnings
 
 import joblib
@@ -368,8 +369,11 @@ def test_progress_without_tqdm_prints_iterations(data, monkeypatch, capsys):
     X, _ = data
     make(ScoreSDE, verbose=1, max_iter=40).fit(X)
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines[0].startswith("ScoreSDE on cpu: 2/40 ")
+    assert lines[0].startswith("ScoreSDE on cpu: 2/40 [0:")
     assert lines[-1].startswith("ScoreSDE on cpu: 40/40 ") and "loss=" in lines[-1]
+    # elapsed and remaining time, as tqdm shows them: none left at the end
+    assert re.search(r"\[\d+:\d\d<\d+:\d\d\]", lines[0]), lines[0]
+    assert "<0:00]" in lines[-1], lines[-1]
 
 
 def test_device_cpu_explicit_and_auto(data):

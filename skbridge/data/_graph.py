@@ -47,13 +47,18 @@ matter to what the model learns.
 samples got their two communities at 10000 steps (clustering MMD² 0.107) but not at the
 3000-step default (about 0.2); ``benchmarks/graphs.py`` uses ``max_iter=10000``.
 
-Graph attributes and node or edge attributes other than ``node_attr`` and ``edge_attr`` are
-ignored. networkx is imported inside the functions, so ``import skbridge`` works without it.
+**Attributes.** One categorical node attribute and one categorical edge attribute are
+modelled; by default (``"auto"``) the one that every node (edge) carries, if there is exactly
+one, and a warning names the attributes that samples will lack. Graph attributes
+(``G.graph``) are not modelled. networkx is imported inside the functions, so
+``import skbridge`` works without it.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -87,22 +92,98 @@ def _hashable(value) -> bool:
     return True
 
 
+_AUTO_MAX_CATEGORIES = 32  # node_attr/edge_attr="auto": attributes with more values are not kept
+
+
+def _attribute_table(kind, graphs):
+    """``{key: (count, values)}`` of the node or edge attributes of ``graphs``: how many
+    nodes (edges) carry ``key``, and its distinct values (None once one is unhashable or
+    there are more than ``_AUTO_MAX_CATEGORIES``)."""
+    table = {}
+    for G in graphs:
+        items = G.nodes(data=True) if kind == "node" else G.edges(data=True)
+        for *_, data in items:
+            for key, value in data.items():
+                count, values = table.get(key, (0, set()))
+                if values is not None:
+                    real = isinstance(value, numbers.Number) and not isinstance(
+                        value, numbers.Integral
+                    )
+                    if _hashable(value) and not real:
+                        values.add(value)
+                    else:  # a real number is a measurement, not a category
+                        values = None
+                    if values is not None and len(values) > _AUTO_MAX_CATEGORIES:
+                        values = None
+                table[key] = (count + 1, values)
+    return table
+
+
+def _resolve(kind, attr, graphs):
+    """The attribute that ``node_attr`` / ``edge_attr`` (``attr``) models: itself, or for
+    ``"auto"`` the one attribute that every node (edge) carries as a category (hashable,
+    not a float, at most ``_AUTO_MAX_CATEGORIES`` values), with a warning that names any
+    attribute left out and how to keep it."""
+    if not (isinstance(attr, str) and attr == "auto"):
+        return attr
+    total = sum(G.number_of_nodes() if kind == "node" else G.number_of_edges() for G in graphs)
+    table = _attribute_table(kind, graphs)
+    if not table:
+        return None
+    kept = [k for k, (count, values) in table.items() if count == total and values is not None]
+    chosen = kept[0] if len(kept) == 1 else None
+    left = {}
+    for key, (count, values) in table.items():
+        if key == chosen:
+            continue
+        if count < total:
+            left[key] = f"on {count} of {total} {kind}s"
+        elif values is None:
+            left[key] = (
+                "not a category: real numbers, unhashable values or more than "
+                f"{_AUTO_MAX_CATEGORIES} distinct values"
+            )
+        else:
+            left[key] = "one of several categorical attributes"
+    if left:
+        reasons = "; ".join(f"{key!r} ({why})" for key, why in left.items())
+        kept_text = f"{kind}_attr={chosen!r} is modelled; " if chosen is not None else ""
+        warnings.warn(
+            f"GraphCodec models one categorical {kind} attribute, so these {kind} attributes "
+            f"are not modelled and samples will not have them: {reasons}. {kept_text}"
+            f"To keep a categorical one, name it: data=GraphCodec({kind}_attr=...) (every "
+            f"{kind} needs it); to model the structure only without this warning, "
+            f"GraphCodec({kind}_attr=None).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return chosen
+
+
 class GraphCodec(Codec):
     """Lists of simple undirected graphs <-> flat model vectors (see the module docstring).
 
     Parameters
     ----------
-    node_attr : hashable or None, default=None
+    node_attr : "auto", hashable or None, default="auto"
         Name of a categorical node attribute to model (every node must have it); its value
-        is restored in samples. ``None`` models the structure only.
-    edge_attr : hashable or None, default=None
+        is restored in samples. ``None`` models the structure only. ``"auto"``: the one
+        attribute that every training node carries as a category (hashable values that are
+        not real numbers, at most 32 of them), if there is exactly one; any other node
+        attribute is named in a warning (it would be missing from samples) with how to keep
+        it.
+    edge_attr : "auto", hashable or None, default="auto"
         Name of a categorical edge attribute to model (every edge must have it), e.g. the
         bond type of a molecule; its value is restored in samples. The categories are
         coded as ordered levels in sorted order (see the module docstring), so an ordinal
         attribute such as a bond order gets its natural order. ``None``: edges only.
+        ``"auto"``: as for ``node_attr``, over the training edges.
 
     Attributes
     ----------
+    node_attr_, edge_attr_ : hashable or None
+        The node and edge attributes modelled (``node_attr`` and ``edge_attr`` with
+        ``"auto"`` resolved).
     max_nodes_ : int
         ``N``, the number of node positions (the largest training graph).
     node_categories_ : list
@@ -138,7 +219,7 @@ class GraphCodec(Codec):
 
     _parameter_constraints: dict = {"node_attr": "no_validation", "edge_attr": "no_validation"}
 
-    def __init__(self, node_attr=None, edge_attr=None):
+    def __init__(self, node_attr="auto", edge_attr="auto"):
         self.node_attr = node_attr
         self.edge_attr = edge_attr
 
@@ -146,6 +227,9 @@ class GraphCodec(Codec):
         # codecs pickled before edge attributes existed (edges were the 0/1 level)
         state.setdefault("edge_attr", None)
         if "max_nodes_" in state:
+            # codecs pickled before "auto" (the parameters were the attributes modelled)
+            state.setdefault("node_attr_", state.get("node_attr"))
+            state.setdefault("edge_attr_", state["edge_attr"])
             state.setdefault("edge_categories_", [])
             state.setdefault("_edge_index", {})
             state.setdefault("_n_levels", 1)
@@ -163,25 +247,25 @@ class GraphCodec(Codec):
         values = []
         for node in nodes:
             data = G.nodes[node]
-            if self.node_attr not in data:
+            if self.node_attr_ not in data:
                 raise ValueError(
-                    f"node {node!r} of graph {i} has no attribute {self.node_attr!r}; with "
-                    f"node_attr={self.node_attr!r} every node needs one."
+                    f"node {node!r} of graph {i} has no attribute {self.node_attr_!r}; with "
+                    f"node_attr={self.node_attr_!r} every node needs one."
                 )
-            values.append(data[self.node_attr])
+            values.append(data[self.node_attr_])
         return values
 
     def _edge_values(self, i, G):
         """The edges ``(u, v)`` of graph ``i`` and their ``edge_attr`` values."""
         edges, values = [], []
         for u, v, data in G.edges(data=True):
-            if self.edge_attr not in data:
+            if self.edge_attr_ not in data:
                 raise ValueError(
-                    f"edge {(u, v)!r} of graph {i} has no attribute {self.edge_attr!r}; with "
-                    f"edge_attr={self.edge_attr!r} every edge needs one."
+                    f"edge {(u, v)!r} of graph {i} has no attribute {self.edge_attr_!r}; with "
+                    f"edge_attr={self.edge_attr_!r} every edge needs one."
                 )
             edges.append((u, v))
-            values.append(data[self.edge_attr])
+            values.append(data[self.edge_attr_])
         return edges, values
 
     @staticmethod
@@ -226,26 +310,28 @@ class GraphCodec(Codec):
         counts = np.array([G.number_of_nodes() for G in graphs])
         if counts.max() == 0:
             raise ValueError("every graph in X has no nodes: there is nothing to model")
+        self.node_attr_ = _resolve("node", self.node_attr, graphs)
+        self.edge_attr_ = _resolve("edge", self.edge_attr, graphs)
         categories = self._collect(
             "node",
-            self.node_attr,
+            self.node_attr_,
             (
                 (i, zip(G.nodes, self._attr_values(i, G, list(G.nodes)), strict=True))
                 for i, G in enumerate(graphs)
             )
-            if self.node_attr is not None
+            if self.node_attr_ is not None
             else (),
         )
         edge_categories = self._collect(
             "edge",
-            self.edge_attr,
+            self.edge_attr_,
             ((i, zip(*self._edge_values(i, G), strict=True)) for i, G in enumerate(graphs))
-            if self.edge_attr is not None
+            if self.edge_attr_ is not None
             else (),
         )
-        if self.edge_attr is not None and not edge_categories:
+        if self.edge_attr_ is not None and not edge_categories:
             raise ValueError(
-                f"edge_attr={self.edge_attr!r}, but the graphs have no edges to learn its "
+                f"edge_attr={self.edge_attr_!r}, but the graphs have no edges to learn its "
                 "categories from; use edge_attr=None."
             )
         self.node_categories_ = categories
@@ -266,7 +352,43 @@ class GraphCodec(Codec):
         pair_index[iu, ju] = np.arange(self.n_pairs_)
         pair_index[ju, iu] = np.arange(self.n_pairs_)
         self._pair_index = pair_index
+        self._fit_frequencies(graphs, counts)
         return self
+
+    def _fit_frequencies(self, graphs, counts):
+        """What the decoder's categorical heads read: each node position as a relaxed one-hot
+        block with the node categories' frequencies over all positions (ABSENT included), and
+        the adjacency entries as levels with their frequencies over all pairs. Both are
+        position-free, so the heads keep a graph network's permutation equivariance; half a
+        count is added to every level (a level never seen keeps a finite log-frequency)."""
+        N, F = self.max_nodes_, self.n_channels_
+        node_counts = np.full(F, 0.5)
+        node_counts[F - 1] += N * len(graphs) - counts.sum()
+        edge_counts = np.full(self._n_levels + 1, 0.5)
+        edge_counts[0] += self.n_pairs_ * len(graphs)
+        for i, G in enumerate(graphs):
+            if self.node_attr_ is None:
+                node_counts[0] += G.number_of_nodes()
+            else:
+                values = self._attr_values(i, G, list(G.nodes))
+                np.add.at(node_counts, self._codes(i, values, self.node_attr_, self._index, []), 1)
+            if self.edge_attr_ is None:
+                edge_counts[1] += G.number_of_edges()
+                edge_counts[0] -= G.number_of_edges()
+            elif G.number_of_edges():
+                _, values = self._edge_values(i, G)
+                codes = self._codes(i, values, self.edge_attr_, self._edge_index, [])
+                np.add.at(edge_counts, codes, 1)
+                edge_counts[0] -= len(codes)
+        self.onehot_blocks_ = [(p * F, (p + 1) * F) for p in range(N)]
+        self.onehot_frequencies_ = [node_counts / node_counts.sum()] * N
+        self.level_entries_ = (
+            N * F,
+            self.n_latent_,
+            self._n_levels,
+            _EDGE_STD / self._n_levels,
+            edge_counts / edge_counts.sum(),
+        )
 
     # ----------------------------------------------------------------- encode
     def encode(self, X):
@@ -287,21 +409,21 @@ class GraphCodec(Codec):
                     f"{N} nodes."
                 )
             nodes = _node_order(G)
-            if self.node_attr is None:
+            if self.node_attr_ is None:
                 cats = np.zeros(k, dtype=np.int64)
             else:
                 values = self._attr_values(i, G, nodes)
-                cats = self._codes(i, values, self.node_attr, self._index, self.node_categories_)
+                cats = self._codes(i, values, self.node_attr_, self._index, self.node_categories_)
             nodes_block[i, np.arange(k), cats] = 1.0
             nodes_block[i, k:, absent] = 1.0
             if G.number_of_edges():
                 position = {node: p for p, node in enumerate(nodes)}
-                if self.edge_attr is None:
+                if self.edge_attr_ is None:
                     pairs, levels = list(G.edges()), 1.0
                 else:
                     pairs, values = self._edge_values(i, G)
                     codes = self._codes(
-                        i, values, self.edge_attr, self._edge_index, self.edge_categories_
+                        i, values, self.edge_attr_, self._edge_index, self.edge_categories_
                     )
                     levels = codes / self._n_levels
                 ends = np.array([(position[u], position[v]) for u, v in pairs])
@@ -365,21 +487,21 @@ class GraphCodec(Codec):
             present = row_cats != F - 1
             label = np.cumsum(present) - 1  # new label of each present position
             G = nx.Graph()
-            if self.node_attr is None:
+            if self.node_attr_ is None:
                 G.add_nodes_from(range(int(present.sum())))
             else:
                 G.add_nodes_from(
-                    (int(label[p]), {self.node_attr: self.node_categories_[row_cats[p]]})
+                    (int(label[p]), {self.node_attr_: self.node_categories_[row_cats[p]]})
                     for p in np.nonzero(present)[0]
                 )
             keep = (row_levels > 0) & present[iu] & present[ju]
             ends = zip(label[iu[keep]].tolist(), label[ju[keep]].tolist(), strict=True)
-            if self.edge_attr is None:
+            if self.edge_attr_ is None:
                 G.add_edges_from(ends)
             else:
                 cats_e = [self.edge_categories_[b - 1] for b in row_levels[keep]]
                 G.add_edges_from(
-                    (a, b, {self.edge_attr: c}) for (a, b), c in zip(ends, cats_e, strict=True)
+                    (a, b, {self.edge_attr_: c}) for (a, b), c in zip(ends, cats_e, strict=True)
                 )
             out.append(G)
         return out

@@ -29,7 +29,14 @@ from ..sde import (
 )
 from ._training import VAL_ROWS, FitData, Trainer
 
-__all__ = ["NoiseDecoder", "OneHotBlocks", "DecoderSettings", "DecoderTraining"]
+__all__ = [
+    "NoiseDecoder",
+    "OneHotBlocks",
+    "LevelEntries",
+    "DiscreteHeads",
+    "DecoderSettings",
+    "DecoderTraining",
+]
 
 CATEGORY_CE = 1.0  # weight of the levels' cross-entropy in denoising score matching
 _CACHE_FLOATS = 2**26  # at most 256 MB of cached float32 encoder paths
@@ -154,6 +161,116 @@ class OneHotBlocks(nn.Module):
         a, s = self._rows(alpha, sigma, x)
         eps = s * (x.reshape(n, -1).index_select(1, self.idx) - a * _HOT_MEAN * p) / w
         return out.reshape(n, -1).index_copy(1, self.idx, eps).reshape(out.shape)
+
+
+class LevelEntries(nn.Module):
+    r"""The noise of scalar entries on ``B + 1`` evenly spaced levels, predicted through the
+    levels' probabilities (a graph's adjacency entries: 0 for no edge, ``b / B`` for an edge
+    of the ``b``-th category).
+
+    An entry of level :math:`l_b = b / B` is dequantised about :math:`N(l_b, s^2)` (truncated
+    at two standard deviations, ignored here as :class:`OneHotBlocks` ignores its blocks'
+    truncation), so under the reference's transition it is :math:`N(\alpha l_b, w)` with
+    :math:`w = \alpha^2 s^2 + \sigma^2`, and the optimal noise prediction is
+
+    .. math:: \hat\varepsilon = \sigma\,(x_t - \alpha \textstyle\sum_b p_b l_b) / w
+
+    with :math:`p` the softmax over ``b`` of :math:`\log\pi_b + b\,\ell
+    + (\alpha l_b x_t - \alpha^2 l_b^2 / 2) / w`: the levels' training frequencies
+    :math:`\pi` (over all entries, so the head treats every entry alike and keeps a
+    graph network's permutation equivariance), the network's one output :math:`\ell` per
+    entry as a log-odds tilt towards higher levels (for ``B = 1`` exactly the log-odds of an
+    edge), and the entry's own likelihood in closed form. On QM9 (10000 steps, one seed) a
+    network with ``B`` outputs per pair, one log-weight per level, sampled as valid
+    molecules as the tilt (0.750 against 0.753): one output is kept.
+    """
+
+    def __init__(self, start, stop, n_levels, std, frequencies):
+        super().__init__()
+        self.start, self.stop = int(start), int(stop)
+        self.B, self.std = int(n_levels), float(std)
+        freq = torch.as_tensor(np.asarray(frequencies, dtype=np.float64))
+        self.register_buffer("log_prior", torch.log(freq / freq.sum()))
+
+    def _values(self, x):
+        """The levels ``0, 1/B, ..., 1`` in ``x``'s dtype and device."""
+        return torch.arange(self.B + 1, dtype=x.dtype, device=x.device) / self.B
+
+    def posterior(self, alpha, sigma, x, out):
+        """``(p, w)``: the levels' probabilities (n, entries, B + 1) and the variance (n, 1, 1)."""
+        n = x.shape[0]
+        a, s = (v.reshape(-1, 1, 1).expand(n, 1, 1).to(x.dtype) for v in (alpha, sigma))
+        w = a**2 * self.std**2 + s**2
+        xe = x.reshape(n, -1)[:, self.start : self.stop, None]
+        lv = self._values(x)
+        ell = out.reshape(n, -1)[:, self.start : self.stop, None]
+        logits = (
+            self.log_prior.to(x.dtype)
+            + ell * (lv * self.B)
+            + (a * lv * xe - 0.5 * (a * lv) ** 2) / w
+        )
+        return torch.softmax(logits, dim=2), w
+
+    def levels(self, v):
+        """One-hot (n, entries * (B + 1)) of each entry's level in dequantised vectors ``v``."""
+        ve = v.reshape(v.shape[0], -1)[:, self.start : self.stop]
+        b = torch.floor(ve * self.B + 0.5).clamp(0, self.B).long()
+        return torch.nn.functional.one_hot(b, self.B + 1).to(v.dtype).reshape(v.shape[0], -1)
+
+    def noise(self, alpha, sigma, x, out):
+        """``out`` with the entries replaced by the posterior noise (see :class:`OneHotBlocks`
+        for ``record`` and ``last_p``)."""
+        n = x.shape[0]
+        p, w = self.posterior(alpha, sigma, x, out)
+        if getattr(self, "record", False):
+            self.last_p = p.reshape(n, -1)
+        s = sigma.reshape(-1, 1).expand(n, 1).to(x.dtype)
+        a = alpha.reshape(-1, 1).expand(n, 1).to(x.dtype)
+        mean = (p * self._values(x)).sum(2)
+        xe = x.reshape(n, -1)[:, self.start : self.stop]
+        eps = s * (xe - a * mean) / w[:, :, 0]
+        flat = out.reshape(n, -1)
+        return torch.cat([flat[:, : self.start], eps, flat[:, self.stop :]], 1).reshape(out.shape)
+
+
+class DiscreteHeads(nn.Module):
+    """Several heads (:class:`OneHotBlocks`, :class:`LevelEntries`) on disjoint coordinates,
+    applied in turn; ``levels`` and the recorded ``last_p`` are the heads' concatenated."""
+
+    def __init__(self, heads):
+        super().__init__()
+        self.heads = nn.ModuleList(heads)
+
+    @property
+    def record(self):
+        return getattr(self, "_record", False)
+
+    @record.setter
+    def record(self, value):
+        self._record = bool(value)
+        for head in self.heads:
+            head.record = bool(value)
+            if not value:
+                head.last_p = None
+
+    @property
+    def last_p(self):
+        ps = [getattr(head, "last_p", None) for head in self.heads]
+        return None if any(p is None for p in ps) else torch.cat(ps, 1)
+
+    @last_p.setter
+    def last_p(self, value):
+        if value is None:
+            for head in self.heads:
+                head.last_p = None
+
+    def levels(self, v):
+        return torch.cat([head.levels(v) for head in self.heads], 1)
+
+    def noise(self, alpha, sigma, x, out):
+        for head in self.heads:
+            out = head.noise(alpha, sigma, x, out)
+        return out
 
 
 @dataclass

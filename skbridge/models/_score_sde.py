@@ -51,7 +51,8 @@ class ScoreSDE(DiffusionEstimator):
         ``"auto"``).
     categorical : {"posterior", "free"}, default="posterior"
         How the decoder predicts the relaxed one-hot blocks of categorical columns and
-        tokens. ``"posterior"``: through the levels' probabilities, the block's own
+        tokens, and a graph's node categories and adjacency levels (no edge, or an edge of
+        each category). ``"posterior"``: through the levels' probabilities, the block's own
         likelihood in closed form and the network's outputs as the levels' log-weights
         given the rest (docs/math.md, "Categorical blocks"). Sampled blocks sit on their
         levels and sampled frequencies follow the training ones: on UCI Adult (3000
