@@ -352,34 +352,21 @@ class GraphCodec(Codec):
         pair_index[iu, ju] = np.arange(self.n_pairs_)
         pair_index[ju, iu] = np.arange(self.n_pairs_)
         self._pair_index = pair_index
-        self._fit_frequencies(graphs, counts)
+        self._fit_frequencies(graphs)
         return self
 
-    def _fit_frequencies(self, graphs, counts):
+    def _fit_frequencies(self, graphs):
         """What the decoder's categorical heads read: each node position as a relaxed one-hot
         block with the node categories' frequencies over all positions (ABSENT included), and
-        the adjacency entries as levels with their frequencies over all pairs. Both are
-        position-free, so the heads keep a graph network's permutation equivariance; half a
-        count is added to every level (a level never seen keeps a finite log-frequency)."""
+        the adjacency entries as levels with their frequencies over all pairs, counted on the
+        encoded training graphs. Both are position-free, so the heads keep a graph network's
+        permutation equivariance; half a count is added to every level (a level never seen
+        keeps a finite log-frequency)."""
         N, F = self.max_nodes_, self.n_channels_
-        node_counts = np.full(F, 0.5)
-        node_counts[F - 1] += N * len(graphs) - counts.sum()
-        edge_counts = np.full(self._n_levels + 1, 0.5)
-        edge_counts[0] += self.n_pairs_ * len(graphs)
-        for i, G in enumerate(graphs):
-            if self.node_attr_ is None:
-                node_counts[0] += G.number_of_nodes()
-            else:
-                values = self._attr_values(i, G, list(G.nodes))
-                np.add.at(node_counts, self._codes(i, values, self.node_attr_, self._index, []), 1)
-            if self.edge_attr_ is None:
-                edge_counts[1] += G.number_of_edges()
-                edge_counts[0] -= G.number_of_edges()
-            elif G.number_of_edges():
-                _, values = self._edge_values(i, G)
-                codes = self._codes(i, values, self.edge_attr_, self._edge_index, [])
-                np.add.at(edge_counts, codes, 1)
-                edge_counts[0] -= len(codes)
+        P = self.encode(graphs)[0]
+        node_counts = P[:, : N * F].reshape(-1, F).sum(0) + 0.5
+        levels = np.rint(P[:, N * F :] * self._n_levels).astype(np.int64).ravel()
+        edge_counts = np.bincount(levels, minlength=self._n_levels + 1) + 0.5
         self.onehot_blocks_ = [(p * F, (p + 1) * F) for p in range(N)]
         self.onehot_frequencies_ = [node_counts / node_counts.sum()] * N
         self.level_entries_ = (
