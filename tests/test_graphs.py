@@ -234,6 +234,9 @@ def test_network_permutation_equivariance(N, F, powers, spectral, dense, monkeyp
     y_swap = net(t, _permute_flat(x, swap, N, F))
     E, E_swap = _edge_matrix(y, N, F), _edge_matrix(y_swap, N, F)
     torch.testing.assert_close(E[:, 0, 1], E_swap[:, 0, 1], atol=1e-5, rtol=0)
+    # without autograd (sampling) the pair products are computed node by node: same output
+    with torch.no_grad():
+        torch.testing.assert_close(net(t, x), y, atol=1e-10, rtol=0)
     # a scalar time works too, and zero_init starts from the zero function
     assert net(torch.tensor(0.5, dtype=torch.float64), x).shape == x.shape
     zero = GraphDriftNet(N, F, 32, zero_init=True)

@@ -51,13 +51,18 @@ node features are gathered to pairs with products by the pair-node incidence mat
 than indexing on CPU, backward included (up to 64 nodes; index gathers beyond, where the
 dense incidence grows as ``N^3``). Community-small (``N = 20``, 190 pairs), width 64, batch
 256: about 7 training iterations per second on one CPU thread of a shared machine; the
-eigendecomposition adds 15–20% (146–159 against 125–133 ms per step, 2026-12-01).
+eigendecomposition adds 15–20% (146–159 against 125–133 ms per step, 2026-12-01). Without
+autograd (sampling) the pair products of the edge update are computed node by node, without
+full-size sums, and the activation in place: a forward on 1000 graphs of 40 nodes took 0.47
+against 0.60 s (2 threads, alone); at 20 nodes the two ways cost the same.
 
 Every operation is a per-node or per-pair map, a sum over nodes or a product with the
 adjacency, so permuting the node positions of the input permutes the output the same way.
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 from torch import Tensor, nn
@@ -70,6 +75,12 @@ __all__ = ["GraphDriftNet"]
 _DENSE_INCIDENCE_MAX_NODES = 64  # up to here, pair <-> node sums are incidence products
 
 
+@functools.lru_cache
+def _pair_starts(n_nodes: int) -> tuple[int, ...]:
+    """The pairs ``(i, j > i)`` of node ``i`` are rows ``starts[i]:starts[i + 1]``."""
+    return tuple(i * (2 * n_nodes - i - 1) // 2 for i in range(n_nodes + 1))
+
+
 class _Pairs:
     """Sums between node-major ``(N, k)`` and pair-major ``(pairs, k)`` tensors: the
     incidence-matrix product (fast on CPU, backward included) for small ``N``, index
@@ -78,6 +89,20 @@ class _Pairs:
     def __init__(self, net, dtype):
         self.inc = None if net.inc is None else net.inc.to(dtype)
         self.iu, self.ju, self.n_nodes = net.iu, net.ju, net.n_nodes
+        self.starts = _pair_starts(net.n_nodes)
+
+    def end_products(self, a, b):
+        """``(a_i + a_j) * (b_i + b_j)`` for every pair ``(i, j)``. Without autograd it is
+        computed node by node into one output (the pairs of node ``i`` with ``j > i`` are
+        contiguous), so the two sums never exist at full size: 2.3x faster than two
+        incidence products and a product for 1000 graphs of 40 nodes."""
+        if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
+            return self.end_sums(a) * self.end_sums(b)
+        out = a.new_empty(self.starts[-1], a.shape[1])
+        for i in range(self.n_nodes - 1):
+            block = out[self.starts[i] : self.starts[i + 1]]
+            torch.mul(a[i + 1 :] + a[i], b[i + 1 :] + b[i], out=block)
+        return out
 
     def end_sums(self, x):
         """``x_i + x_j`` for every pair ``(i, j)``."""
@@ -150,11 +175,11 @@ class _Layer(nn.Module):
             return h, e
         # (a_i + a_j) * (b_i + b_j), a = U h + W temb + c, b = V h + c': sums, products and time
         emb_e = self.edge_time(emb)[:, None, :]
-        ga = pairs.end_sums((self.edge_a(h) + emb_e).transpose(0, 1).reshape(n_nodes, n * we))
-        gb = pairs.end_sums(self.edge_b(h).transpose(0, 1).reshape(n_nodes, n * we))
-        base = (ga * gb).reshape(-1, we)
+        ga = (self.edge_a(h) + emb_e).transpose(0, 1).reshape(n_nodes, n * we)
+        gb = self.edge_b(h).transpose(0, 1).reshape(n_nodes, n * we)
+        base = pairs.end_products(ga, gb).reshape(-1, we)
         z = torch.addmm(base, e.reshape(-1, we), self.edge_in.weight.T)
-        z = self.act(z)
+        z = nn.functional.silu(z, inplace=not (torch.is_grad_enabled() and z.requires_grad))
         e = torch.addmm(e.reshape(-1, we), z, self.edge_out.weight.T).reshape(e.shape)
         return h, e
 
