@@ -5,7 +5,8 @@
   ``benchmarks/graphs.py``, wall time, and the GDSS-protocol MMDs of 20 sets of 20 samples
   against the 20 test graphs (the same metrics as ``graphs.py``, so a default fit can be set
   beside the benchmark's 10000-step rows);
-* ``sample``: the time of ``sample(1000)`` with the default sampler, from that fit (up to 20
+* ``sample``: the time of ``sample(1000)`` with the default sampler and steps
+  (``sampler="auto"``, ``sampling_steps="auto"``), from that fit (up to 20
   nodes) and from a short fit (200 steps: sampling costs the same after any training) on 80
   two-community graphs of 40 nodes (``networkx.planted_partition_graph(2, 20, 0.7, 0.01)``).
 
@@ -52,6 +53,7 @@ def run(seed, quick):
     sets = [model.sample(len(test), random_state=seed + 1 + k) for k in range(2 if quick else 20)]
     row = {"dataset": "community_small", "model": "ScoreSDE", "seed": seed, "fit_s": fit_s}
     row.update({"n_iter": model.n_iter_, "sampler": model.resolved_sampler()})
+    row["sampling_steps"] = model.resolved_sampling_steps()
     row.update(mmd_draws(test, sets))
     n_samples = 50 if quick else 1000
     t0 = time.perf_counter()
@@ -73,6 +75,7 @@ COLUMNS = [
     ("degree", "degree", "{:.3f}"),
     ("clustering", "clustering", "{:.3f}"),
     ("orbit", "orbit", "{:.3f}"),
+    ("sampling_steps", "sampler steps", "{}"),
     ("sample_1000_s", "sample 1000 s (≤20 nodes)", "{:.1f}"),
     ("sample_1000_40_nodes_s", "sample 1000 s (40 nodes)", "{:.1f}"),
 ]

@@ -386,6 +386,34 @@ def test_auto_n_steps_on_graphs(community):
     assert table.resolved_n_steps() == 100
 
 
+def test_auto_sampling_steps_on_graphs(community):
+    """sampling_steps="auto" (the default) runs the predictor-corrector on 100 steps when
+    the grid is n_steps="auto" (300 on graphs), every other sampler on the grid; an explicit
+    n_steps or sampling_steps is honoured; score_samples keeps the n_steps grid."""
+    model = ScoreSDE(random_state=0, **FAST[ScoreSDE]).fit(community[:8])
+    calls = []
+    model.decoder_.register_forward_hook(lambda *args: calls.append(1))
+
+    def evaluations(**params):
+        model.set_params(**params)
+        calls.clear()
+        model.sample(2, random_state=0)
+        return len(calls)
+
+    assert evaluations(n_steps="auto") == 2 * 100  # "pc": two evaluations a step
+    assert model.resolved_n_steps() == 300 and model.resolved_sampling_steps() == 100
+    assert evaluations(sampler="sde") == 300  # the plain chain stays on the grid
+    assert evaluations(sampler="pc", n_steps=50) == 2 * 50  # an explicit grid is the sampler's
+    assert evaluations(sampling_steps=7) == 2 * 7
+    assert evaluations(sampler="dpm-sde") == 7
+    model.set_params(sampler="auto", sampling_steps="auto", n_steps=5)
+    scores = model.score_samples(community[:3])
+    model.set_params(sampling_steps=2)
+    np.testing.assert_array_equal(model.score_samples(community[:3]), scores)
+    with pytest.raises(ValueError, match="sampling_steps"):
+        ScoreSDE(sampling_steps=0).fit(community[:8])
+
+
 def test_model_with_node_attribute():
     graphs = _labelled_graphs() * 4
     model = FlowMatching(data=GraphCodec(node_attr="kind"), random_state=0, **FAST[FlowMatching])

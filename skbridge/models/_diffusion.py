@@ -47,7 +47,7 @@ from ._decoder import (
 )
 from ._training import adopt_history, build_seeded, prepare_fit
 
-__all__ = ["DiffusionEstimator", "auto_n_steps", "auto_sampler"]
+__all__ = ["DiffusionEstimator", "auto_n_steps", "auto_sampler", "auto_sampling_steps"]
 
 _SCORE_CHUNK = 4096
 _SAMPLE_CHUNK = 65536
@@ -69,6 +69,24 @@ def auto_n_steps(codec) -> int:
     if codec.modality == "graph" and _edge_attr(codec) is None:
         return 300
     return 100
+
+
+# the predictor-corrector's steps for sampling_steps="auto" when n_steps is "auto" too
+_PC_AUTO_STEPS = 100
+
+
+def auto_sampling_steps(n_steps, resolved_n_steps: int, sampler: str) -> int:
+    """The sampler's steps of ``sampling_steps="auto"``: the grid's ``resolved_n_steps``,
+    except the predictor-corrector (two network evaluations a step) with ``n_steps="auto"``,
+    which takes at most 100. On Community-small (ScoreSDE, 3 seeds, 3000 training steps) it
+    sampled graphs 3x faster than on the 300-step grid, with the average of the degree,
+    clustering and orbit MMD² at 0.103 against 0.094 (paired differences +0.010, +0.021,
+    -0.006: within noise); the 300-step grid stays that of ``score_samples``, whose bound it
+    tightens by 19 nats per graph (benchmarks/README.md). An explicit ``n_steps`` is the
+    sampler's too."""
+    if n_steps == "auto" and sampler == "pc":
+        return min(resolved_n_steps, _PC_AUTO_STEPS)
+    return resolved_n_steps
 
 
 def auto_sampler(codec, score_matching: bool) -> str:
@@ -135,6 +153,7 @@ class DiffusionEstimator(GeneratorEstimator):
         # a model fitted before `categorical` existed predicts its one-hot blocks freely
         if "decoder_" in state and "categorical" not in state:
             state = {**state, "categorical": "free"}
+        state.setdefault("sampling_steps", "auto")  # pickled before the parameter existed
         super().__setstate__(state)
 
     _parameter_constraints: dict = {
@@ -153,6 +172,7 @@ class DiffusionEstimator(GeneratorEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "ema_decay": [Interval(Real, 0, 1, closed="left")],
         "sampler": [StrOptions({"auto", *SAMPLERS})],
+        "sampling_steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "corrector_snr": [Interval(Real, 0, None, closed="left")],
         "n_elbo_samples": [Interval(Integral, 1, None, closed="left")],
         "elbo_form": [StrOptions(set(ELBO_FORMS))],
@@ -260,13 +280,22 @@ class DiffusionEstimator(GeneratorEstimator):
             codec = self.codec_
         return auto_n_steps(codec)
 
-    def _grid(self, codec=None, device=None):
+    def resolved_sampling_steps(self) -> int:
+        """The steps ``sample`` runs now: ``sampling_steps``, with ``"auto"`` resolved for
+        the fitted data and sampler (``skbridge.models._diffusion.auto_sampling_steps``):
+        the grid's ``n_steps``, except at most 100 for the predictor-corrector when
+        ``n_steps`` is ``"auto"``."""
+        if self.sampling_steps != "auto":
+            return int(self.sampling_steps)
+        return auto_sampling_steps(self.n_steps, self.resolved_n_steps(), self.resolved_sampler())
+
+    def _grid(self, codec=None, device=None, n_steps=None):
         """The ``K + 1`` grid times (the fitted codec and device unless given: fit passes
-        its own before they are adopted)."""
+        its own before they are adopted; ``n_steps``: ``K`` other than the grid's)."""
         device = self.device_ if device is None else device
         return time_grid(
             self.T,
-            self.resolved_n_steps(codec),
+            self.resolved_n_steps(codec) if n_steps is None else n_steps,
             spacing=self.time_grid,
             device=device,
             dtype=torch.float32,
@@ -281,19 +310,17 @@ class DiffusionEstimator(GeneratorEstimator):
         return auto_sampler(self.codec_, score_matching=self._h() is None)
 
     def _generate(self, n, gen):
-        """Reverse Euler–Maruyama from :math:`X_T \\sim \\pi` over ``n_steps`` steps
+        """Reverse Euler–Maruyama from :math:`X_T \\sim \\pi` over the sampler's steps
         (``sampler="sde"``), the same with a Langevin corrector step before each step
         (``sampler="pc"``), the probability-flow ODE (``sampler="ode"``), or the
         exponential integrators of the ODE and the reverse SDE on the log-SNR grid
-        (``"dpm"``, ``"dpm-sde"``: ``n_steps`` network evaluations); see
-        :meth:`resolved_sampler` for ``"auto"``."""
-        sampler = self.resolved_sampler()
+        (``"dpm"``, ``"dpm-sde"``: one network evaluation per step); see
+        :meth:`resolved_sampler` and :meth:`resolved_sampling_steps` for ``"auto"``."""
+        sampler, steps = self.resolved_sampler(), self.resolved_sampling_steps()
         if sampler.startswith("dpm"):
-            grid = sampling_grid(
-                self.sde_, self.resolved_n_steps(), device=self.device_, dtype=torch.float32
-            )
+            grid = sampling_grid(self.sde_, steps, device=self.device_, dtype=torch.float32)
         else:
-            grid = self._grid()
+            grid = self._grid(n_steps=steps)
         # the networks see the chain's state bounded: an undertrained model's chain can run
         # away (a drift feeding back on itself) and would turn NaN; a trained one never
         # comes near the bound

@@ -151,7 +151,7 @@ class SBVAE(DiffusionEstimator):
         improved the kept-encoder SBVAE's bound and clustering MMD (benchmarks/README.md);
         on two moons with VP ``beta_max=1, T=0.3`` (an encoder far from the reference) it
         worsened the held-out bound by 0.04-0.08 nats in 3 of 3 seeds. Off by default.
-    data, sde, beta_min, beta_max, sigma, T, n_steps, time_grid, hidden_layer_sizes, categorical, max_iter, batch_size, learning_rate, ema_decay, sampler, corrector_snr, n_elbo_samples, elbo_form, early_stopping, validation_fraction, n_iter_no_change, tol, monitor_train, warm_start, device, random_state, verbose
+    data, sde, beta_min, beta_max, sigma, T, n_steps, time_grid, hidden_layer_sizes, categorical, max_iter, batch_size, learning_rate, ema_decay, sampler, sampling_steps, corrector_snr, n_elbo_samples, elbo_form, early_stopping, validation_fraction, n_iter_no_change, tol, monitor_train, warm_start, device, random_state, verbose
         As in :class:`ScoreSDE`. ``max_iter`` counts decoder steps in all phases;
         ``validation_fraction`` also sets the rows the prior mismatch is measured on;
         ``monitor_train`` also records the training rows' −ELBO at encoder checks.
@@ -250,6 +250,7 @@ class SBVAE(DiffusionEstimator):
         learning_rate=2e-3,
         ema_decay=0.995,
         sampler="auto",
+        sampling_steps="auto",
         corrector_snr=0.2,
         n_elbo_samples=4,
         elbo_form="realised",
@@ -292,6 +293,7 @@ class SBVAE(DiffusionEstimator):
         self.learning_rate = learning_rate
         self.ema_decay = ema_decay
         self.sampler = sampler
+        self.sampling_steps = sampling_steps
         self.corrector_snr = corrector_snr
         self.n_elbo_samples = n_elbo_samples
         self.elbo_form = elbo_form

@@ -31,7 +31,8 @@ class ScoreSDE(DiffusionEstimator):
     T : float, default=1.0
         Time horizon.
     n_steps : int or "auto", default="auto"
-        Grid steps ``K`` shared by training, sampling and scoring. ``"auto"``: 300 for
+        Grid steps ``K`` shared by training, sampling (unless ``sampling_steps`` says
+        otherwise) and scoring. ``"auto"``: 300 for
         graphs without edge attributes, else 100 (:meth:`resolved_n_steps`). On Community-small graphs the 100-step chain ELBO was 19 nats per
         graph looser (-89.6 against -70.7), its terminal law far enough from the prior that
         an SBVAE kept an encoder to repair it, and a decoder trained by drift matching
@@ -94,6 +95,16 @@ class ScoreSDE(DiffusionEstimator):
         columns and sequences, not yet measured). The sampler can be changed after ``fit``
         (``set_params``); ``score_samples`` is the chain ELBO of the ``n_steps``-step
         Euler–Maruyama chain (``"sde"``) on ``time_grid`` whichever sampler is set.
+    sampling_steps : int or "auto", default="auto"
+        Steps of the sampler (network evaluations: one a step, two for ``"pc"``, ``2K - 1``
+        for ``"ode"``); ``score_samples`` keeps the ``n_steps`` grid. ``"auto"``
+        (:meth:`resolved_sampling_steps`): ``n_steps``, except the predictor-corrector with
+        ``n_steps="auto"``, which takes at most 100 steps: on Community-small graphs it
+        sampled 3x faster than on the 300-step grid, with the average of the degree,
+        clustering and orbit MMD² at 0.103 against 0.094 (3 seeds, 3000 training steps;
+        the paired differences within noise), while the 300-step grid's bound stays 19 nats
+        per graph tighter than 100 steps' (benchmarks/README.md). Like ``sampler``, it can
+        be changed after ``fit``.
     corrector_snr : float, default=0.2
         Signal-to-noise ratio of the corrector's Langevin step (``sampler="pc"``, or
         ``"auto"`` where it runs the corrector); the step size is
@@ -177,6 +188,7 @@ class ScoreSDE(DiffusionEstimator):
         learning_rate=2e-3,
         ema_decay=0.995,
         sampler="auto",
+        sampling_steps="auto",
         corrector_snr=0.2,
         n_elbo_samples=4,
         elbo_form="realised",
@@ -205,6 +217,7 @@ class ScoreSDE(DiffusionEstimator):
         self.learning_rate = learning_rate
         self.ema_decay = ema_decay
         self.sampler = sampler
+        self.sampling_steps = sampling_steps
         self.corrector_snr = corrector_snr
         self.n_elbo_samples = n_elbo_samples
         self.elbo_form = elbo_form
