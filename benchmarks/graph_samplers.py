@@ -16,6 +16,7 @@ Usage::
 
     python benchmarks/graph_samplers.py --seeds 0 1 2 --max-iter 3000
     python benchmarks/graph_samplers.py --seeds 0 1 2 --max-iter 10000 --cache /tmp/fits
+    python benchmarks/graph_samplers.py --configs pc:300 pc:100   # some samplers only
     python benchmarks/graph_samplers.py --quick
 """
 
@@ -62,7 +63,7 @@ def fitted(seed: int, max_iter: int, quick: bool, cache):
     return model, fit_s
 
 
-def run(seed: int, max_iter: int, quick: bool, cache) -> list[dict]:
+def run(seed: int, max_iter: int, quick: bool, cache, configs=CONFIGS) -> list[dict]:
     train, test = load("community_small", seed)
     model, fit_s = fitted(seed, max_iter, quick, cache)
     n_sets, size = (2, 5) if quick else (20, len(test))
@@ -106,12 +107,20 @@ def main(argv=None):
     parser = argument_parser(__doc__, DATASETS, MODELS)
     parser.add_argument("--max-iter", type=int, default=3000, help="training steps of each fit")
     parser.add_argument("--cache", help="folder of fitted models to reuse and keep")
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        help="sampler:steps pairs (default: " + " ".join(f"{s}:{k}" for s, k in CONFIGS) + ")",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()
     rows = []
     for seed in args.seeds if args.seeds is not None else [args.seed]:
-        rows += run(seed, args.max_iter, args.quick, args.cache)
+        configs = CONFIGS
+        if args.configs:
+            configs = [(c.split(":")[0], int(c.split(":")[1])) for c in args.configs]
+        rows += run(seed, args.max_iter, args.quick, args.cache, configs)
     finish(
         args,
         rows,
