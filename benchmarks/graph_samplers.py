@@ -68,7 +68,7 @@ def run(seed: int, max_iter: int, quick: bool, cache, configs=CONFIGS) -> list[d
     model, fit_s = fitted(seed, max_iter, quick, cache)
     n_sets, size = (2, 5) if quick else (20, len(test))
     rows = []
-    for sampler, steps in (("pc", 4), ("sde", 4)) if quick else CONFIGS:
+    for sampler, steps in (("pc", 4), ("sde", 4)) if quick else configs:
         model.set_params(sampler=sampler, sampling_steps=steps)
         t0 = time.perf_counter()
         graphs = model.sample(n_sets * size, random_state=seed + 1)
