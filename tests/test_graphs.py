@@ -13,7 +13,7 @@ from scipy.stats import truncnorm
 from skbridge import SBVAE, VAE, FlowMatching, ScoreSDE
 from skbridge.data import GraphCodec, make_community_small
 from skbridge.data._dequantize import dequantize, relaxed_onehot
-from skbridge.models._diffusion import auto_n_steps, auto_sampler
+from skbridge.models._diffusion import auto_n_steps, auto_sampler, auto_sampling_steps
 from skbridge.nets import _graph as graph_nets
 from skbridge.nets import drift_network
 from skbridge.nets._graph import GraphDriftNet
@@ -412,6 +412,9 @@ def test_auto_sampling_steps_on_graphs(community):
     np.testing.assert_array_equal(model.score_samples(community[:3]), scores)
     with pytest.raises(ValueError, match="sampling_steps"):
         ScoreSDE(sampling_steps=0).fit(community[:8])
+    # a kept encoder's drift-matching decoder samples on its grid, corrector or not
+    assert auto_sampling_steps("auto", 300, "pc", score_matching=False) == 300
+    assert auto_sampling_steps("auto", 300, "pc") == 100
 
 
 def test_model_with_node_attribute():

@@ -75,16 +75,21 @@ def auto_n_steps(codec) -> int:
 _PC_AUTO_STEPS = 100
 
 
-def auto_sampling_steps(n_steps, resolved_n_steps: int, sampler: str) -> int:
+def auto_sampling_steps(
+    n_steps, resolved_n_steps: int, sampler: str, score_matching: bool = True
+) -> int:
     """The sampler's steps of ``sampling_steps="auto"``: the grid's ``resolved_n_steps``,
-    except the predictor-corrector (two network evaluations a step) with ``n_steps="auto"``,
-    which takes at most 100. On Community-small (ScoreSDE, 3 seeds, 3000 training steps) it
+    except the predictor-corrector (two network evaluations a step) of a decoder trained by
+    score matching with ``n_steps="auto"``, which takes at most 100 (a kept SB-VAE encoder's
+    drift-matching decoder is trained on the grid's steps, and sampled worse graphs on 100
+    steps than on 300: ``auto_n_steps``). On Community-small (ScoreSDE, 3 seeds, 3000 training steps) it
     sampled graphs 3x faster than on the 300-step grid, with the average of the degree,
-    clustering and orbit MMD² at 0.103 against 0.094 (paired differences +0.010, +0.021,
-    -0.006: within noise); the 300-step grid stays that of ``score_samples``, whose bound it
+    clustering and orbit MMD² at 0.102 against 0.094 (paired differences +0.009, +0.021,
+    -0.007: within noise; with 10000 training steps, 2 seeds, 0.051 for both); the 300-step
+    grid stays that of ``score_samples``, whose bound it
     tightens by 19 nats per graph (benchmarks/README.md). An explicit ``n_steps`` is the
     sampler's too."""
-    if n_steps == "auto" and sampler == "pc":
+    if n_steps == "auto" and sampler == "pc" and score_matching:
         return min(resolved_n_steps, _PC_AUTO_STEPS)
     return resolved_n_steps
 
@@ -283,11 +288,16 @@ class DiffusionEstimator(GeneratorEstimator):
     def resolved_sampling_steps(self) -> int:
         """The steps ``sample`` runs now: ``sampling_steps``, with ``"auto"`` resolved for
         the fitted data and sampler (``skbridge.models._diffusion.auto_sampling_steps``):
-        the grid's ``n_steps``, except at most 100 for the predictor-corrector when
-        ``n_steps`` is ``"auto"``."""
+        the grid's ``n_steps``, except at most 100 for the predictor-corrector of a
+        score-matching decoder when ``n_steps`` is ``"auto"``."""
         if self.sampling_steps != "auto":
             return int(self.sampling_steps)
-        return auto_sampling_steps(self.n_steps, self.resolved_n_steps(), self.resolved_sampler())
+        return auto_sampling_steps(
+            self.n_steps,
+            self.resolved_n_steps(),
+            self.resolved_sampler(),
+            score_matching=self._h() is None,
+        )
 
     def _grid(self, codec=None, device=None, n_steps=None):
         """The ``K + 1`` grid times (the fitted codec and device unless given: fit passes

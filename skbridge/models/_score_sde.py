@@ -98,11 +98,12 @@ class ScoreSDE(DiffusionEstimator):
     sampling_steps : int or "auto", default="auto"
         Steps of the sampler (network evaluations: one a step, two for ``"pc"``, ``2K - 1``
         for ``"ode"``); ``score_samples`` keeps the ``n_steps`` grid. ``"auto"``
-        (:meth:`resolved_sampling_steps`): ``n_steps``, except the predictor-corrector with
-        ``n_steps="auto"``, which takes at most 100 steps: on Community-small graphs it
+        (:meth:`resolved_sampling_steps`): ``n_steps``, except the predictor-corrector of a
+        score-matching decoder (ScoreSDE; an SBVAE that restored the reference encoder)
+        with ``n_steps="auto"``, which takes at most 100 steps: on Community-small graphs it
         sampled 3x faster than on the 300-step grid, with the average of the degree,
-        clustering and orbit MMD² at 0.103 against 0.094 (3 seeds, 3000 training steps;
-        the paired differences within noise), while the 300-step grid's bound stays 19 nats
+        clustering and orbit MMD² at 0.102 against 0.094 (3 seeds, 3000 training steps;
+        the paired differences within noise; 0.051 for both after 10000 steps), while the 300-step grid's bound stays 19 nats
         per graph tighter than 100 steps' (benchmarks/README.md). Like ``sampler``, it can
         be changed after ``fit``.
     corrector_snr : float, default=0.2
