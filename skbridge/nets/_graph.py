@@ -53,8 +53,8 @@ dense incidence grows as ``N^3``). Community-small (``N = 20``, 190 pairs), widt
 256: about 7 training iterations per second on one CPU thread of a shared machine; the
 eigendecomposition adds 15–20% (146–159 against 125–133 ms per step, 2026-12-01). Without
 autograd (sampling) the pair products of the edge update are computed node by node, without
-full-size sums, and the activation in place: a forward on 1000 graphs of 40 nodes took 0.47
-against 0.60 s (2 threads, alone); at 20 nodes the two ways cost the same.
+full-size sums, and the activation in place, which saves memory traffic on large batches of
+larger graphs (``benchmarks/graph_speed.py`` times sampling).
 
 Every operation is a per-node or per-pair map, a sum over nodes or a product with the
 adjacency, so permuting the node positions of the input permutes the output the same way.
@@ -94,8 +94,7 @@ class _Pairs:
     def end_products(self, a, b):
         """``(a_i + a_j) * (b_i + b_j)`` for every pair ``(i, j)``. Without autograd it is
         computed node by node into one output (the pairs of node ``i`` with ``j > i`` are
-        contiguous), so the two sums never exist at full size: 2.3x faster than two
-        incidence products and a product for 1000 graphs of 40 nodes."""
+        contiguous), so the two sums never exist at full size."""
         if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
             return self.end_sums(a) * self.end_sums(b)
         out = a.new_empty(self.starts[-1], a.shape[1])
