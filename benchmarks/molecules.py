@@ -51,7 +51,7 @@ sys.path.insert(0, str(HERE))
 from _results import argument_parser, finish, fit_and_evaluate, markdown_tables  # noqa: E402
 
 DATASETS = ("qm9",)
-SKBRIDGE = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE")
+SKBRIDGE = ("SBVAE", "ScoreSDE", "DiscreteDiffusion", "FlowMatching", "VAE")
 # the decoder predicting atom and bond noise freely, as before the categorical heads
 FREE = {"ScoreSDE (categorical=free)": "ScoreSDE", "SBVAE (categorical=free)": "SBVAE"}
 MODELS = (*SKBRIDGE, *FREE, "random graphs (floor)")

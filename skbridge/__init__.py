@@ -3,7 +3,7 @@
 from ._base import EncoderNotKeptWarning, TrainingError
 from ._io import ModelFileError, load, read_metadata, safe_types, save
 from ._report import Report, report
-from .models import SBVAE, VAE, FlowMatching, ScoreSDE
+from .models import SBVAE, VAE, DiscreteDiffusion, FlowMatching, ScoreSDE
 from .pipeline import sample_pipeline
 
 __version__ = "0.1.0"
@@ -13,6 +13,7 @@ __all__ = [
     "ScoreSDE",
     "VAE",
     "FlowMatching",
+    "DiscreteDiffusion",
     "TrainingError",
     "EncoderNotKeptWarning",
     "__version__",

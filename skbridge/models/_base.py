@@ -282,31 +282,8 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         a converged model puts about ``2 / (n + 1)``: an undertrained model samples too
         wide, and a DataFrame's columns would be clipped onto their training min/max.
         """
-        history = self.history_ or [{}]
-        first, last = history[0], history[-1]
+        self._check_history()
         d = self.codec_.n_latent_
-        bad = [k for k, v in last.items() if isinstance(v, float) and not math.isfinite(v)]
-        exploded = [
-            k
-            for k, v in last.items()
-            if k.startswith("val_")
-            and isinstance(v, float)
-            and math.isfinite(v)
-            and (abs(v) > 1e3 * max(_finite_abs(first.get(k)), d) or abs(v) > 1e6 * d)
-        ]
-        if bad or exploded:
-            what = ", ".join(f"{k}={last[k]:.4g}" for k in bad + exploded)
-            if exploded:
-                what += " (" + ", ".join(
-                    f"{first.get(k, math.nan):.4g} at the first check" for k in exploded
-                )
-                what += f"; {d} dimensions)"
-            raise TrainingError(
-                f"training diverged: the last held-out check gave {what}, last training loss "
-                f"{last.get('loss', float('nan')):.4g}. The model was left as it was before "
-                f"this fit. Try a smaller learning_rate (now {self.learning_rate!r}), or check "
-                "the data scale."
-            )
         P, _ = self._encode(_head(X, 1000))
         scale = max(1.0, float(np.abs(P[:, :d]).max()))
         # score_samples: beyond _PROBE_SPAN times it is "far"; samplers bound the state there
@@ -342,6 +319,35 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
                 f"the training data (about {expected:.1%} would for a converged model)",
                 "the fit is far from convergence (a DataFrame's float and integer columns "
                 "would be clipped onto their training min/max)",
+            )
+
+    def _check_history(self):
+        """Raise :class:`TrainingError` when the last held-out check is not finite or
+        exploded (see :meth:`_check_outputs`)."""
+        history = self.history_ or [{}]
+        first, last = history[0], history[-1]
+        d = self.codec_.n_latent_
+        bad = [k for k, v in last.items() if isinstance(v, float) and not math.isfinite(v)]
+        exploded = [
+            k
+            for k, v in last.items()
+            if k.startswith("val_")
+            and isinstance(v, float)
+            and math.isfinite(v)
+            and (abs(v) > 1e3 * max(_finite_abs(first.get(k)), d) or abs(v) > 1e6 * d)
+        ]
+        if bad or exploded:
+            what = ", ".join(f"{k}={last[k]:.4g}" for k in bad + exploded)
+            if exploded:
+                what += " (" + ", ".join(
+                    f"{first.get(k, math.nan):.4g} at the first check" for k in exploded
+                )
+                what += f"; {d} dimensions)"
+            raise TrainingError(
+                f"training diverged: the last held-out check gave {what}, last training loss "
+                f"{last.get('loss', float('nan')):.4g}. The model was left as it was before "
+                f"this fit. Try a smaller learning_rate (now {self.learning_rate!r}), or check "
+                "the data scale."
             )
 
     def _sampling_net(self, net):
@@ -495,7 +501,8 @@ class NetworkGenerator(GeneratorEstimator):
 
     * ``_build(codec)``: a fresh module for the codec's model vectors (called under a
       forked, seeded torch RNG, so the global RNG is never touched);
-    * ``_loss(module, v, generator)``: the scalar training loss of a dequantised batch ``v``;
+    * ``_loss(module, v, generator)``: the scalar training loss of a batch ``v`` (a
+      dequantised batch, unless ``_training_batch`` says otherwise);
     * ``_validator(codec, P_val, seed)``: a callable ``module -> log-densities (n_val,)``
       of the validation rows with noise fixed once (without the codec offset: ``_fit``
       adds it, so ``history_`` is in the user's units);
@@ -508,6 +515,15 @@ class NetworkGenerator(GeneratorEstimator):
     def _ema_decay(self) -> float:
         return 0.0
 
+    def _init_module(self, module, x_train):
+        """Set what a fresh module learns from the training rows before training (e.g.
+        frequencies); nothing by default."""
+
+    def _training_batch(self, codec, rows, gen):
+        """What ``_loss`` trains on for a batch of packed rows: a fresh dequantisation
+        draw by default."""
+        return dequantize(codec, rows, generator=gen)[0]
+
     def _fit(self, X):
         fd = prepare_fit(self, X, hold_out=self.early_stopping)
         codec, dev, seeds = fd.codec, fd.device, fd.seeds
@@ -518,6 +534,7 @@ class NetworkGenerator(GeneratorEstimator):
             module = copy.deepcopy(self._module()).to(dev).requires_grad_(True)
         else:
             module = build_seeded(seeds[2], lambda: self._build(codec)).to(dev)
+            self._init_module(module, fd.x_train)
 
         max_iter = int(self.max_iter)
         gen = torch_generator(int(seeds[0]), dev)
@@ -539,8 +556,7 @@ class NetworkGenerator(GeneratorEstimator):
 
         def step():
             rows = torch.randint(0, n, (batch,), generator=gen, device=dev)
-            v = dequantize(codec, x_train[rows], generator=gen)[0]
-            trainer.update(self._loss(module, v, gen))
+            trainer.update(self._loss(module, self._training_batch(codec, x_train[rows], gen), gen))
 
         def monitor():
             return {"val_neg_log_lik": -float(np.mean(val_log_density(trainer.ema))) - val_offset}

@@ -213,6 +213,12 @@ class GraphDriftNet(nn.Module):
         Time horizon (scales the time embedding).
     zero_init : bool, default=False
         Zero the output layers, so the network starts as the zero function.
+    edge_channels : int, default=1
+        Numbers per pair. 1: one adjacency value per pair (the layout above). ``C > 1``:
+        ``C`` numbers per pair, pair-major (channel 0 "no edge", channels ``1..C-1`` the edge
+        categories, e.g. one-hot or probabilities); the adjacency that message passing,
+        powers and eigenpairs read is the pair's edge mass ``1 - channel 0``, every channel
+        is an edge input feature, and the output has ``C`` numbers per pair (e.g. logits).
     """
 
     def __init__(
@@ -228,9 +234,13 @@ class GraphDriftNet(nn.Module):
         time_dim: int = 16,
         T: float = 1.0,
         zero_init: bool = False,
+        edge_channels: int = 1,
     ):
         super().__init__()
         N, F = int(n_nodes), int(n_channels)
+        self.edge_channels = C = int(edge_channels)
+        if C < 1:
+            raise ValueError(f"edge_channels must be >= 1, got {edge_channels}")
         width = int(width)
         edge_width = max(8, width // 4) if edge_width is None else int(edge_width)
         self.n_nodes, self.n_channels = N, F
@@ -238,7 +248,7 @@ class GraphDriftNet(nn.Module):
         if self.adjacency_powers < 1:
             raise ValueError(f"adjacency_powers must be >= 1, got {adjacency_powers}")
         self.n_pairs = N * (N - 1) // 2
-        self.dim = N * F + self.n_pairs
+        self.dim = N * F + self.n_pairs * C
         iu, ju = torch.triu_indices(N, N, offset=1)
         self.register_buffer("iu", iu, persistent=False)
         self.register_buffer("ju", ju, persistent=False)
@@ -260,39 +270,63 @@ class GraphDriftNet(nn.Module):
         self.spectral = m = min(int(spectral), N)
         # X_i, the diagonals of A^1..A^k (scaled), of the m top eigenprojectors and eigenvalues
         self.node_in = nn.Linear(F + k + 2 * m, width)
-        self.edge_in = nn.Linear(k + m, edge_width)  # entries (i, j) of A^1..A^k and projectors
+        # the pair's edge mass, its channels 1..C-1, entries (i, j) of A^1..A^k and of the projectors
+        self.edge_in = nn.Linear(k + m + C - 1, edge_width)
         self.layers = nn.ModuleList(_Layer(width, edge_width, emb_dim) for _ in range(n_layers))
         self.node_out = nn.Linear(width, F)
-        self.edge_out = nn.Linear(edge_width, 1)
+        self.edge_out = nn.Linear(edge_width, C)
         self.act = nn.SiLU()
         if zero_init:
             for lin in (self.node_out, self.edge_out):
                 nn.init.zeros_(lin.weight)
                 nn.init.zeros_(lin.bias)
 
+    def _eigenspace_features(self, A, node_feats, entries):
+        """The spectral features of an adjacency that may have repeated eigenvalues (a
+        one-hot, noise-free input): feature ``m`` is the projector onto the whole eigenspace
+        of the ``m``-th largest eigenvalue (eigenvalues within ``1e-6`` of it), which unlike
+        a single eigenvector's does not depend on the basis LAPACK picks inside the space,
+        so the features stay permutation-equivariant. In float64: float32 ``eigh`` returned
+        NaN on some exactly degenerate 0/1 matrices."""
+        n, N, m = A.shape[0], self.n_nodes, self.spectral
+        lam, U = torch.linalg.eigh(torch.nan_to_num(A.double(), nan=0.0, posinf=0.0, neginf=0.0))
+        top = lam[:, -m:]
+        same = ((lam[:, None, :] - top[:, :, None]).abs() < 1e-6).double()  # (n, m, N)
+        node = N * (U**2) @ same.transpose(1, 2)  # (n, N, m): projector diagonals
+        pr = N * (U[:, self.iu, :] * U[:, self.ju, :]) @ same.transpose(1, 2)  # (n, pairs, m)
+        dtype = A.dtype
+        node_feats = [*node_feats, node.to(dtype), (top / N).to(dtype)[:, None, :].expand(n, N, m)]
+        return node_feats, [*entries, *pr.to(dtype).permute(2, 1, 0)]
+
     def forward(self, t: Tensor, x: Tensor) -> Tensor:
         n = x.shape[0]
-        N, F = self.n_nodes, self.n_channels
+        N, F, C = self.n_nodes, self.n_channels, self.edge_channels
         flat = x.reshape(n, -1)
         if flat.shape[1] != self.dim:
             raise ValueError(
                 f"expected graph vectors of {self.dim} coordinates ({N} nodes × {F} channels "
-                f"+ {self.n_pairs} pairs), got {flat.shape[1]}"
+                f"+ {self.n_pairs} pairs × {C} channels), got {flat.shape[1]}"
             )
         X = flat[:, : N * F].reshape(n, N, F)
-        a = flat[:, N * F :]
+        a, channels = flat[:, N * F :], []
+        if C > 1:
+            ec = a.reshape(n, self.n_pairs, C)
+            a = 1.0 - ec[..., 0]  # edge mass of each pair
+            channels = list(ec.permute(2, 1, 0))  # C of (pairs, n)
         A = a.new_zeros(n, N * N).index_copy(1, self.sym_index, torch.cat([a, a], dim=1))
         A = A.reshape(n, N, N)  # symmetric, zero diagonal
         emb = self.time_mlp(self.embed(t, n).to(flat.dtype))
         # powers of the noisy adjacency, A^p / N^(p-1): walk counts between and back to nodes
         # (A^1's diagonal is replaced by the degree), as GDSS feeds its adjacency network
-        diags, entries, P = [A.sum(2) / N], [a.T], A
+        diags, entries, P = [A.sum(2) / N], [a.T, *channels[1:]], A
         for _ in range(1, self.adjacency_powers):
             P = torch.bmm(P, A) / N
             diags.append(P.diagonal(dim1=1, dim2=2))
             entries.append(P[:, self.iu, self.ju].T)
         node_feats = [X, torch.stack(diags, 2)]
-        if self.spectral:
+        if self.spectral and C > 1:
+            node_feats, entries = self._eigenspace_features(A, node_feats, entries)
+        elif self.spectral:
             # ascending eigenvalues; a diverged chain's non-finite entries would make eigh
             # raise, so they are zeroed here and reach the output through the other features
             lam, U = _Eigh.apply(torch.nan_to_num(A, nan=0.0, posinf=0.0, neginf=0.0))
@@ -307,5 +341,5 @@ class GraphDriftNet(nn.Module):
         for layer in self.layers:
             h, e = layer(h, e, A, emb, pairs)
         out_nodes = self.node_out(self.act(h)).reshape(n, N * F)
-        out_edges = self.edge_out(self.act(e)).reshape(self.n_pairs, n).T
+        out_edges = self.edge_out(self.act(e)).transpose(0, 1).reshape(n, self.n_pairs * C)
         return torch.cat([out_nodes, out_edges], dim=1).reshape(x.shape)

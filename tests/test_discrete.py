@@ -1,0 +1,292 @@
+"""DiscreteDiffusion: exact categories in samples, the posterior of marginal transitions,
+the bound against the model's exact log-probability on a small closed-form case, the
+network's equivariance on one-hot graphs with repeated eigenvalues, and bad input."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+import skbridge
+from skbridge import DiscreteDiffusion
+from skbridge.data import GraphCodec, TabularCodec, make_community_small
+from skbridge.models._discrete import _bound, _kl, cosine_alpha_bar, marginal_posterior
+from skbridge.nets._graph import GraphDriftNet
+
+nx = pytest.importorskip("networkx")
+
+FAST = dict(max_iter=30, n_steps=20, n_score_steps=5, hidden_layer_sizes=(16, 16))
+
+
+def _molecule_like(n_graphs=40, seed=0):
+    """Paths and rings of 3-6 nodes with a node category ``atom`` and an edge category
+    ``bond`` (rings: alternating bond orders 1 and 2)."""
+    rng = np.random.default_rng(seed)
+    graphs = []
+    for _ in range(n_graphs):
+        k = int(rng.integers(3, 7))
+        G = nx.cycle_graph(k) if rng.random() < 0.5 else nx.path_graph(k)
+        for v in G.nodes:
+            G.nodes[v]["atom"] = str(rng.choice(["C", "N", "O"], p=[0.7, 0.2, 0.1]))
+        for i, (u, v) in enumerate(G.edges):
+            G.edges[u, v]["bond"] = 1 + i % 2
+        graphs.append(G)
+    return graphs
+
+
+def test_fit_sample_score_with_categories():
+    graphs = _molecule_like()
+    model = DiscreteDiffusion(random_state=0, **FAST).fit(graphs)
+    assert isinstance(model.codec_, GraphCodec) and model.codec_.edge_attr_ == "bond"
+    samples = model.sample(20, random_state=0)
+    assert len(samples) == 20
+    counts = {G.number_of_nodes() for G in graphs}
+    for G in samples:
+        assert type(G) is nx.Graph and nx.number_of_selfloops(G) == 0
+        # node counts come from the training counts; every attribute is a training category
+        assert G.number_of_nodes() in counts
+        assert {d["atom"] for _, d in G.nodes(data=True)} <= {"C", "N", "O"}
+        assert {d["bond"] for _, _, d in G.edges(data=True)} <= {1, 2}
+    # reproducible for a seed, different across seeds
+    again = model.sample(20, random_state=0)
+    assert all(nx.utils.graphs_equal(a, b) for a, b in zip(samples, again, strict=True))
+    other = model.sample(20, random_state=1)
+    assert not all(nx.utils.graphs_equal(a, b) for a, b in zip(samples, other, strict=True))
+    scores = model.score_samples(graphs[:4])
+    assert scores.shape == (4,) and np.all(np.isfinite(scores)) and np.all(scores < 0)
+    # deterministic, and a row's score does not depend on the other rows
+    np.testing.assert_allclose(model.score_samples(graphs[2:3]), scores[2:3], rtol=1e-6)
+    assert model.score(graphs[:4]) == pytest.approx(scores.mean())
+    assert np.isfinite(model.history_[-1]["val_neg_log_lik"])
+
+
+def test_marginal_posterior_is_bayes_rule():
+    """With a one-hot x_0 the posterior equals q(x_t | x_s) q(x_s | x_0) / q(x_t | x_0),
+    written with the transition matrices; with probabilities p0, the mixture
+    sum_c p0(c) q(x_s | x_t, x_0 = c) (DiGress's reverse step)."""
+    torch.manual_seed(0)
+    K = 4
+    m = torch.tensor([0.5, 0.2, 0.2, 0.1], dtype=torch.float64)
+    ab_s, ab_t = 0.7, 0.3
+
+    def Q(a):  # q(x_later = j | x_earlier = i) = Q[i, j]
+        return a * torch.eye(K, dtype=torch.float64) + (1 - a) * m[None, :]
+
+    Q_ts, Q_s = Q(ab_t / ab_s), Q(ab_s)
+    p0 = torch.softmax(torch.randn(K, dtype=torch.float64), 0)
+    for x0, xt in itertools.product(range(K), range(K)):
+        want = Q_ts[:, xt] * Q_s[x0, :]
+        want = want / want.sum()
+        got = marginal_posterior(
+            torch.eye(K, dtype=torch.float64)[x0], torch.tensor(xt), m, ab_t, ab_s
+        )
+        torch.testing.assert_close(got, want)
+    for xt in range(K):
+        mixture = sum(
+            p0[c]
+            * marginal_posterior(
+                torch.eye(K, dtype=torch.float64)[c], torch.tensor(xt), m, ab_t, ab_s
+            )
+            for c in range(K)
+        )
+        got = marginal_posterior(p0, torch.tensor(xt), m, ab_t, ab_s)
+        torch.testing.assert_close(got, mixture)
+
+
+def _states(k, K, C, n_pairs):
+    """Every (node categories, edge states) of a graph of ``k`` present nodes, as index
+    tensors: nodes (S, N) and pairs (S, n_pairs) (absent positions and pairs 0)."""
+    present_pairs = [p for p, (i, j) in enumerate(itertools.combinations(range(3), 2)) if j < k]
+    out_x, out_e = [], []
+    for xs in itertools.product(range(K), repeat=k):
+        for es in itertools.product(range(C), repeat=len(present_pairs)):
+            x = list(xs) + [0] * (3 - k)
+            e = [0] * n_pairs
+            for p, v in zip(present_pairs, es, strict=True):
+                e[p] = v
+            out_x.append(x)
+            out_e.append(e)
+    return torch.tensor(out_x), torch.tensor(out_e)
+
+
+def test_bound_against_exact_log_probability():
+    """On graphs of at most 3 nodes (2 node categories, edges without categories) the
+    model's probability of a graph is a sum over the reverse chain's paths: the product of
+    its T transition matrices over all 64 states. The bound, computed exactly by
+    enumerating the noisy graph at every step, must not exceed it; ``score_samples``'s
+    stratified Monte Carlo estimate must average to the exact bound."""
+    rng = np.random.default_rng(0)
+    graphs = []
+    for _ in range(60):
+        k = int(rng.integers(2, 4))
+        G = nx.path_graph(k) if rng.random() < 0.6 else nx.empty_graph(k)
+        nx.set_node_attributes(G, {v: str(rng.choice(["a", "b"])) for v in G.nodes}, "c")
+        graphs.append(G)
+    T = 6
+    model = DiscreteDiffusion(
+        data=GraphCodec(node_attr="c", edge_attr=None),
+        n_steps=T,
+        n_score_steps=T,
+        max_iter=150,
+        hidden_layer_sizes=(16, 16),
+        random_state=0,
+    ).fit(graphs)
+    module = model.network_.double()
+    mX, mE, ab = module.node_marginals, module.edge_marginals, module.alpha_bar
+    K, C = mX.shape[0], mE.shape[0]
+    G = nx.path_graph(3)
+    nx.set_node_attributes(G, {0: "a", 1: "b", 2: "a"}, "c")
+    P = torch.as_tensor(model.codec_.encode([G])[0])
+    xc0, present, ec0 = module.split(P)
+    pairs = module.masks(present)
+    xs, es = _states(3, K, C, pairs.shape[1])
+    n_states = xs.shape[0]
+    pres = present.expand(n_states, -1)
+    prs = pairs.expand(n_states, -1)
+    # the exact probability: prior over the 64 states, then T transition matrices
+    prob = mX[xs].prod(1) * mE[es].prod(1)
+    with torch.no_grad():
+        for t in range(T, 0, -1):
+            lx, le = module.logits(torch.full((n_states,), t), xs, es, pres, prs)
+            px = marginal_posterior(lx.softmax(-1), xs, mX, ab[t], ab[t - 1])
+            pe = marginal_posterior(le.softmax(-1), es, mE, ab[t], ab[t - 1])
+            # M[s, s'] = prod_i px[s, i, x'_i] * prod_p pe[s, p, e'_p]
+            M = torch.ones(n_states, n_states, dtype=torch.float64)
+            for i in range(3):
+                M = M * px[:, i, :][:, xs[:, i]]
+            for p in range(3):
+                M = M * pe[:, p, :][:, es[:, p]]
+            prob = prob @ M
+    assert prob.sum() == pytest.approx(1.0, abs=1e-9)
+    target = int(((xs == xc0).all(1) & (es == ec0).all(1)).nonzero())
+    log_p = float(module.count_log_probs[3] + torch.log(prob[target]))
+
+    # the bound with the expectation over x_t done exactly (every noisy graph, weighted)
+    ox = torch.nn.functional.one_hot(xc0[0], K).double()
+    oe = torch.nn.functional.one_hot(ec0[0], C).double()
+    elbo = float(module.count_log_probs[3])
+    elbo -= float(_kl(ab[T] * ox + (1 - ab[T]) * mX, mX.expand_as(ox)).sum())
+    elbo -= float(_kl(ab[T] * oe + (1 - ab[T]) * mE, mE.expand_as(oe)).sum())
+    with torch.no_grad():
+        for t in range(1, T + 1):
+            q = ((ab[t] * ox + (1 - ab[t]) * mX)[torch.arange(3), xs]).prod(1)
+            q = q * ((ab[t] * oe + (1 - ab[t]) * mE)[torch.arange(3), es]).prod(1)
+            lx, le = module.logits(torch.full((n_states,), t), xs, es, pres, prs)
+            kl = _kl(
+                marginal_posterior(ox.expand(n_states, 3, K), xs, mX, ab[t], ab[t - 1]),
+                marginal_posterior(lx.softmax(-1), xs, mX, ab[t], ab[t - 1]),
+            ).sum(1)
+            kl = kl + _kl(
+                marginal_posterior(oe.expand(n_states, 3, C), es, mE, ab[t], ab[t - 1]),
+                marginal_posterior(le.softmax(-1), es, mE, ab[t], ab[t - 1]),
+            ).sum(1)
+            elbo -= float((q * kl).sum())
+    assert elbo <= log_p + 1e-9
+    assert log_p - elbo < 5.0  # a bound, not a vacuous one
+
+    # the estimator: its mean over many draws is the exact bound, with one step in each
+    # of T strata (every step) and in each of 3 strata of 2 steps
+    n = 4000
+    gen = torch.Generator().manual_seed(0)
+    for S in (T, 3):
+        draws = [
+            torch.rand((n, *s), generator=gen, dtype=torch.float64) for s in ((S,), (S, 3), (S, 3))
+        ]
+        with torch.no_grad():
+            est = _bound(module, P.expand(n, -1), *draws).numpy()
+        se = est.std() / np.sqrt(n)
+        assert abs(est.mean() - elbo) < 4 * se + 1e-9, (S, est.mean(), elbo, se)
+    # and score_samples is one such draw per graph, with fewer strata: its mean over
+    # relabelled copies (different hashes, the same encoded graph up to node order) stays
+    # within its spread of the bound
+    model.network_ = module.float()
+    model.set_params(n_score_steps=3)
+    assert np.isfinite(model.score_samples([G])[0])
+
+
+def test_network_equivariant_on_one_hot_graphs_with_repeated_eigenvalues():
+    """One-hot graphs have exactly repeated eigenvalues (two disjoint triangles: the top
+    eigenvalue 2 twice); the eigenspace features do not depend on the basis LAPACK picks,
+    so the network stays permutation-equivariant."""
+    torch.manual_seed(0)
+    N, F, C = 8, 3, 3
+    net = GraphDriftNet(N, F, 16, edge_channels=C, spectral=3).double()
+    iu, ju = torch.triu_indices(N, N, 1)
+    index = torch.full((N, N), -1)
+    index[iu, ju] = index[ju, iu] = torch.arange(len(iu))
+    graphs = [nx.disjoint_union(nx.cycle_graph(3), nx.cycle_graph(3)), nx.cycle_graph(8)]
+    graphs.append(nx.complete_bipartite_graph(3, 3))
+    xs, es = [], []
+    for G in graphs:
+        x = torch.zeros(N, dtype=torch.long)
+        x[: G.number_of_nodes()] = torch.randint(0, F - 1, (G.number_of_nodes(),))
+        x[G.number_of_nodes() :] = F - 1
+        e = torch.zeros(len(iu), dtype=torch.long)
+        for u, v in G.edges:
+            e[index[u, v]] = 1 + (u + v) % 2
+        xs.append(x)
+        es.append(e)
+    xs, es = torch.stack(xs), torch.stack(es)
+
+    def flat(x, e):
+        X = torch.nn.functional.one_hot(x, F).double()
+        E = torch.nn.functional.one_hot(e, C).double()
+        return torch.cat([X.reshape(len(x), -1), E.reshape(len(x), -1)], 1)
+
+    t = torch.rand(len(xs), dtype=torch.float64)
+    y = net(t, flat(xs, es))
+    assert torch.isfinite(y).all()
+    for seed in range(4):
+        perm = torch.randperm(N, generator=torch.Generator().manual_seed(seed))
+        moved = index[perm[iu], perm[ju]]  # pair (i, j) of the permuted graph
+        y_perm = net(t, flat(xs[:, perm], es[:, moved]))
+        yX, yE = y[:, : N * F].reshape(-1, N, F), y[:, N * F :].reshape(-1, len(iu), C)
+        want = torch.cat([yX[:, perm].reshape(len(xs), -1), yE[:, moved].reshape(len(xs), -1)], 1)
+        torch.testing.assert_close(y_perm, want, atol=1e-8, rtol=0)
+
+
+def test_sampling_steps_and_evaluations():
+    graphs = _molecule_like(20)
+    model = DiscreteDiffusion(random_state=0, **FAST).fit(graphs)
+    calls = []
+    hook = model.network_.net.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        model.sample(3, random_state=0)
+        assert len(calls) == 20 and model.resolved_sampling_steps() == 20
+        calls.clear()
+        model.set_params(sampling_steps=7)
+        model.sample(3, random_state=0)
+        assert len(calls) == 7
+    finally:
+        hook.remove()
+    # the scores do not depend on the sampler's steps
+    model.set_params(sampling_steps="auto")
+    a = model.score_samples(graphs[:3])
+    model.set_params(sampling_steps=5)
+    np.testing.assert_array_equal(model.score_samples(graphs[:3]), a)
+
+
+def test_bad_input_and_save_load(tmp_path):
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match="DiscreteDiffusion models graphs"):
+        DiscreteDiffusion(**FAST).fit(X)
+    with pytest.raises(ValueError, match="'data' parameter"):
+        DiscreteDiffusion(data="tabular", **FAST).fit(X)
+    with pytest.raises(ValueError, match="DiscreteDiffusion models graphs, not tabular"):
+        DiscreteDiffusion(data=TabularCodec(), **FAST).fit(X)
+    with pytest.raises(ValueError, match="n_steps"):
+        DiscreteDiffusion(n_steps=0).fit(make_community_small(4, random_state=0))
+    graphs = make_community_small(12, random_state=0)
+    model = DiscreteDiffusion(random_state=0, **FAST).fit(graphs)
+    path = tmp_path / "m.skb"
+    skbridge.save(model, path)
+    loaded = skbridge.load(path)
+    np.testing.assert_array_equal(loaded.score_samples(graphs[:3]), model.score_samples(graphs[:3]))
+    a, b = model.sample(4, random_state=3), loaded.sample(4, random_state=3)
+    assert all(nx.utils.graphs_equal(u, v) for u, v in zip(a, b, strict=True))
+
+
+def test_cosine_schedule():
+    ab = cosine_alpha_bar(100)
+    assert ab[0] == 1.0 and ab[-1] == pytest.approx(1e-6) and np.all(np.diff(ab) < 0)
