@@ -165,7 +165,8 @@ def machine_info() -> dict:
         load = list(os.getloadavg())
     except (AttributeError, OSError):
         load = None
-    status = _git("status", "--porcelain", "--", "skbridge")
+    # the pathspec from the top of the repository: _git runs in benchmarks/
+    status = _git("status", "--porcelain", "--", ":/skbridge")
     info = {
         "platform": platform.platform(),
         "machine": platform.machine(),

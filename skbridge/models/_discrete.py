@@ -57,6 +57,7 @@ __all__ = ["DiscreteDiffusion"]
 _SCHEDULE_OFFSET = 0.008  # the cosine schedule's s (Nichol & Dhariwal, 2021)
 _MIN_ALPHA_BAR = 1e-6
 _CHUNK_GRAPHS = 4096  # graphs per network evaluation in sampling and scoring
+_AUTO_HIDDEN = (128, 128, 128, 128)  # the network of hidden_layer_sizes="auto"
 _VAL_STRATA = 10  # strata of the monitored held-out bound (its draws are fixed once)
 
 
@@ -203,15 +204,19 @@ class DiscreteDiffusion(NetworkGenerator):
         Weight of the edges' cross-entropy against the nodes' in training (DiGress: 5).
     hidden_layer_sizes : "auto" or tuple of int, default="auto"
         The graph network: node width the widest entry, one message-passing layer per
-        entry; ``"auto"``: ``(64, 64, 64)``.
+        entry; ``"auto"``: ``(128, 128, 128, 128)``. On QM9 (5000 iterations, seed 0) it
+        sampled molecules valid at 0.967 against 0.900 for ``(64, 64, 64)``, at about
+        1.8x the fit time (benchmarks/README.md).
     max_iter : int, default=3000
         Optimisation steps (mini-batches of graphs).
     batch_size : int, default=256
     learning_rate : float, default=1e-3
         Adam step size.
-    ema_decay : float, default=0.0
+    ema_decay : float, default=0.995
         The fitted network is an exponential moving average of the trained weights with
-        this decay; 0 keeps the last iterate.
+        this decay; 0 keeps the last iterate. On QM9 (``(64, 64, 64)``, 5000 iterations,
+        seed 0) the average sampled valid molecules at 0.900 against 0.878 and atom-type
+        frequencies closer to the training ones (total variation 0.010 against 0.033).
     early_stopping : bool, default=False
         Stop when the held-out negative bound (fixed noise) has not improved by ``tol``
         nats for ``n_iter_no_change`` checks, and restore the best network.
@@ -299,7 +304,7 @@ class DiscreteDiffusion(NetworkGenerator):
         max_iter=3000,
         batch_size=256,
         learning_rate=1e-3,
-        ema_decay=0.0,
+        ema_decay=0.995,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -351,9 +356,15 @@ class DiscreteDiffusion(NetworkGenerator):
     def _build(self, codec):
         N, F = codec.max_nodes_, codec.n_channels_
         B = max(len(codec.edge_categories_), 1)
-        hidden = (64, 64, 64) if self.hidden_layer_sizes == "auto" else self.hidden_layer_sizes
+        hidden = _AUTO_HIDDEN if self.hidden_layer_sizes == "auto" else self.hidden_layer_sizes
         hidden = tuple(int(h) for h in hidden)
-        net = GraphDriftNet(N, F, max(hidden), n_layers=len(hidden), edge_channels=B + 1)
+        net = GraphDriftNet(
+            N,
+            F,
+            max(hidden),
+            n_layers=len(hidden),
+            edge_channels=B + 1,
+        )
         counts = np.zeros(N + 1)
         counts[: len(codec.n_nodes_counts_)] = codec.n_nodes_counts_
         # one pseudo-count spread over 0..N: a node count never seen keeps a finite score
