@@ -58,7 +58,7 @@ _SCHEDULE_OFFSET = 0.008  # the cosine schedule's s (Nichol & Dhariwal, 2021)
 _MIN_ALPHA_BAR = 1e-6
 _CHUNK_GRAPHS = 4096  # graphs per network evaluation in sampling and scoring
 _AUTO_HIDDEN = (128, 128, 128, 128)  # the network of hidden_layer_sizes="auto"
-_VAL_STRATA = 10  # strata of the monitored held-out bound (its draws are fixed once)
+_VAL_STRATA = 5  # strata of the monitored held-out bound (its draws are fixed once)
 
 
 def cosine_alpha_bar(n_steps: int) -> np.ndarray:
@@ -273,6 +273,7 @@ class DiscreteDiffusion(NetworkGenerator):
     """
 
     _torch_attributes = ("network_",)
+    _val_rows = 128  # held-out graphs monitored (each check costs _VAL_STRATA evaluations)
 
     _parameter_constraints: dict = {
         **NetworkGenerator._parameter_constraints,
