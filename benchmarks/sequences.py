@@ -55,8 +55,8 @@ from steps import DEFAULT_STOCK_CSV, stock_windows  # noqa: E402
 
 DATASETS = ("sines", "stock", "dna")
 SERIES = ("sines", "stock")
-MODELS = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE", "PAR", "resampled + noise", "unigram")
-SKBRIDGE = ("SBVAE", "ScoreSDE", "FlowMatching", "VAE")
+SKBRIDGE = ("SBVAE", "ScoreSDE", "DiscreteDiffusion", "FlowMatching", "VAE")
+MODELS = (*SKBRIDGE, "PAR", "resampled + noise", "unigram")
 
 
 def load(name: str, quick: bool, seed: int = 0, stock_csv: Path = DEFAULT_STOCK_CSV):
@@ -180,7 +180,7 @@ def make_generator(name: str, dataset: str, quick: bool, seed: int):
 def applies(model: str, dataset: str) -> bool:
     if model == "PAR":  # 434 s for 10 epochs on 2,000 sines; not run on the stock windows
         return dataset == "sines"
-    if model == "unigram":
+    if model in ("unigram", "DiscreteDiffusion"):  # DiscreteDiffusion: tokens, not series
         return dataset == "dna"
     return True
 

