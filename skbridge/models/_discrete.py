@@ -65,7 +65,7 @@ _SCHEDULE_OFFSET = 0.008  # the cosine schedule's s (Nichol & Dhariwal, 2021)
 _MIN_ALPHA_BAR = 1e-6
 _CHUNK_GRAPHS = 4096  # graphs per network evaluation in sampling and scoring
 _AUTO_HIDDEN = (128, 128, 128, 128)  # the graph network of hidden_layer_sizes="auto"
-_AUTO_SEQUENCE_WIDTH = 128  # the sequence network's channels for "auto"
+_AUTO_SEQUENCE_WIDTH = 64  # the sequence network's channels for "auto" (as ScoreSDE's)
 _REFUSED = (
     "DiscreteDiffusion models graphs and token sequences: pass a list of networkx graphs or "
     "of token sequences (strings, token lists), or data=GraphCodec(...) / SequenceCodec(); "
@@ -294,10 +294,10 @@ class DiscreteDiffusion(NetworkGenerator):
         Weight of the edges' cross-entropy against the nodes' in training (DiGress: 5).
     hidden_layer_sizes : "auto" or tuple of int, default="auto"
         The graph network: node width the widest entry, one message-passing layer per
-        entry; ``"auto"``: ``(128, 128, 128, 128)``. Sequences: the convolution's channels
-        are the widest entry (``"auto"``: 128). On QM9 (5000 iterations, seed 0) it
-        sampled molecules valid at 0.967 against 0.900 for ``(64, 64, 64)``, at about
-        1.8x the fit time (benchmarks/README.md).
+        entry; ``"auto"``: ``(128, 128, 128, 128)``. On QM9 (5000 iterations, seed 0) it
+        sampled molecules valid at 0.967 against 0.900 for ``(64, 64, 64)``, at about 1.8x
+        the fit time (benchmarks/README.md). Sequences: the convolution's channels are the
+        widest entry (``"auto"``: 64, as for ScoreSDE).
     max_iter : int, default=3000
         Optimisation steps (mini-batches of graphs).
     batch_size : int, default=256
