@@ -24,6 +24,7 @@ MODELS = {
     "sbvae": "SBVAE",
     "vae": "VAE",
     "flow": "FlowMatching",
+    "discrete": "DiscreteDiffusion",
 }
 TABLE_EXT = {".csv": ",", ".tsv": "\t", ".parquet": None, ".pq": None}
 GRAPH_EXT = {".graphml": "graphml", ".gml": "gml", ".edgelist": "edgelist", ".edges": "edgelist"}
@@ -566,7 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(MODELS),
         default="scoresde",
         help="scoresde: score-based diffusion (default); sbvae: SB-VAE, a learned encoder on "
-        "top; vae: a Gaussian-latent VAE; flow: flow matching (fast few-step sampling)",
+        "top; vae: a Gaussian-latent VAE; flow: flow matching (fast few-step sampling); "
+        "discrete: categorical diffusion (graphs and token sequences only)",
     )
     p.add_argument("--max-iter", type=int, help="training iterations (default: the model's)")
     p.add_argument(

@@ -249,6 +249,13 @@ def test_series_tokens_and_graphs_round_trip(tmp_path):
         G = nx.read_graphml(f)
         assert all(G.nodes[v]["kind"] in ("a", "b") for v in G)
     ok("score", tmp_path / "g.skb", tmp_path / "sampled")
+    # the categorical diffusion on the same graphs, and on the token file
+    model = ["--model", "discrete", "--param", "hidden_layer_sizes=(16,)", "--max-iter", 5]
+    ok("fit", folder, "-o", tmp_path / "d.skb", *model, "--node-attr", "kind")
+    ok("sample", tmp_path / "d.skb", "-n", 3, "-o", tmp_path / "sampled_d")
+    assert len(sorted((tmp_path / "sampled_d").glob("*.graphml"))) == 3
+    ok("fit", tmp_path / "dna.txt", "-o", tmp_path / "dt.skb", *model)
+    ok("score", tmp_path / "dt.skb", tmp_path / "dna.txt")
 
 
 def test_fit_with_a_checkpoint_resumes_and_cleans_up(tmp_path, monkeypatch):
