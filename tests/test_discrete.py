@@ -204,9 +204,7 @@ def test_bound_against_exact_log_probability():
             est = _bound(module, P.expand(n, -1), draws[0], draws[1:]).numpy()
         se = est.std() / np.sqrt(n)
         assert abs(est.mean() - elbo) < 4 * se + 1e-9, (S, est.mean(), elbo, se)
-    # and score_samples is one such draw per graph, with fewer strata: its mean over
-    # relabelled copies (different hashes, the same encoded graph up to node order) stays
-    # within its spread of the bound
+    # score_samples runs the same estimator on the fitted (float32) network
     model.network_ = module.float()
     model.set_params(n_score_steps=3)
     assert np.isfinite(model.score_samples([G])[0])

@@ -63,7 +63,7 @@ __all__ = ["DiscreteDiffusion"]
 
 _SCHEDULE_OFFSET = 0.008  # the cosine schedule's s (Nichol & Dhariwal, 2021)
 _MIN_ALPHA_BAR = 1e-6
-_CHUNK_GRAPHS = 4096  # graphs per network evaluation in sampling and scoring
+_CHUNK_ROWS = 4096  # graphs or sequences per network evaluation in sampling and scoring
 _AUTO_HIDDEN = (128, 128, 128, 128)  # the graph network of hidden_layer_sizes="auto"
 _AUTO_SEQUENCE_WIDTH = 64  # the sequence network's channels for "auto" (as ScoreSDE's)
 _REFUSED = (
@@ -523,10 +523,14 @@ class DiscreteDiffusion(NetworkGenerator):
         gen = torch.Generator(device=P_val.device).manual_seed(int(seed))
         S = min(int(self.n_score_steps), int(self.n_steps), _VAL_STRATA)
         n = P_val.shape[0]
-        shapes = [(S,)] + [(S, size) for size in _part_sizes(codec)]
-        draws = [torch.rand((n, *shape), generator=gen, device=P_val.device) for shape in shapes]
+        draws = []  # drawn once, at the first check (the module knows its parts' sizes)
 
         def log_density(module):
+            if not draws:
+                shapes = [(S,)] + [(S, size) for size in module.sizes()]
+                draws.extend(
+                    torch.rand((n, *sh), generator=gen, device=P_val.device) for sh in shapes
+                )
             with torch.no_grad():
                 return as_numpy(_bound(module, P_val, draws[0], draws[1:]))
 
@@ -549,8 +553,8 @@ class DiscreteDiffusion(NetworkGenerator):
         T = module.n_steps
         grid = np.unique(np.round(np.linspace(0, T, S + 1)).astype(np.int64))[::-1]
         out = []
-        for start in range(0, n, _CHUNK_GRAPHS):
-            m = min(_CHUNK_GRAPHS, n - start)
+        for start in range(0, n, _CHUNK_ROWS):
+            m = min(_CHUNK_ROWS, n - start)
             out.append(_reverse_chain(module, m, grid, gen))
         return torch.cat(out)
 
@@ -560,8 +564,8 @@ class DiscreteDiffusion(NetworkGenerator):
         S = min(int(self.n_score_steps), module.n_steps)
         out = []
         with torch.no_grad():
-            for start in range(0, P.shape[0], _CHUNK_GRAPHS):
-                p = P[start : start + _CHUNK_GRAPHS]
+            for start in range(0, P.shape[0], _CHUNK_ROWS):
+                p = P[start : start + _CHUNK_ROWS]
                 shapes = [(S,)] + [(S, size) for size in module.sizes()]
                 draws = row_draws(
                     p.cpu().numpy(), self._score_seed, *(("uniform", s) for s in shapes)
@@ -569,15 +573,6 @@ class DiscreteDiffusion(NetworkGenerator):
                 draws = [torch.from_numpy(d).to(p.device) for d in draws]
                 out.append(as_numpy(_bound(module, p, draws[0], draws[1:])))
         return np.concatenate(out)
-
-
-def _part_sizes(codec):
-    """Variables per part of a fitted codec's rows: graphs [nodes, pairs], sequences
-    [positions]."""
-    if codec.modality == "sequence":
-        return [codec.event_shape_[0]]
-    N = codec.max_nodes_
-    return [N, N * (N - 1) // 2]
 
 
 def _reverse_chain(module, n, grid, gen):
