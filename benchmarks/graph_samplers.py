@@ -1,15 +1,18 @@
 """Which sampler, on how many steps, for graphs: quality against network evaluations.
 
-One ScoreSDE fit per seed on Community-small (the split of ``benchmarks/graphs.py``,
+One fit per seed and model on Community-small (the split of ``benchmarks/graphs.py``,
 ``--max-iter`` training steps, every other parameter default), then the same fit sampled
-with each (sampler, steps) of ``CONFIGS`` (``set_params(sampler=..., sampling_steps=...)``):
+with each (sampler, steps) of the model's configurations (``set_params(sampler=...,
+sampling_steps=...)``; ``DiscreteDiffusion`` has one sampler, its reverse chain, whose
+``sampling_steps`` jump over its 500-step schedule):
 400 graphs in one call (``random_state=seed + 1``), cut into 20 sets of 20 and scored like
 ``graphs.py`` (GDSS-protocol MMD² of each set against the 20 test graphs, mean over sets).
 The column ``evaluations`` is the network evaluations a sample costs (two a step for
 ``"pc"``), the measure of sampling cost; ``sample_400_s`` is a wall time, comparable only
 within one run on an otherwise idle machine.
 
-``--cache DIR`` keeps the fitted models (``cs_<max_iter>_<seed>.pkl``) and reuses them, so
+``--cache DIR`` keeps the fitted models (``cs_<max_iter>_<seed>.pkl`` for ScoreSDE,
+``cs_<model>_<max_iter>_<seed>.pkl`` for the others) and reuses them, so
 that samplers can be added without refitting; ``fit_s`` is then absent.
 
 Usage::
@@ -17,6 +20,7 @@ Usage::
     python benchmarks/graph_samplers.py --seeds 0 1 2 --max-iter 3000
     python benchmarks/graph_samplers.py --seeds 0 1 2 --max-iter 10000 --cache /tmp/fits
     python benchmarks/graph_samplers.py --configs pc:300 pc:100   # some samplers only
+    python benchmarks/graph_samplers.py --models DiscreteDiffusion --seeds 0 1 2
     python benchmarks/graph_samplers.py --quick
 """
 
@@ -35,26 +39,31 @@ from _results import argument_parser, finish, markdown_tables  # noqa: E402
 from graphs import describe, load, mmd_draws  # noqa: E402
 
 DATASETS = ("community_small",)
-MODELS = ("ScoreSDE",)
-CONFIGS = (("pc", 300), ("pc", 100), ("pc", 50), ("sde", 300), ("dpm-sde", 100))
+MODELS = ("ScoreSDE", "DiscreteDiffusion")
+CONFIGS = {
+    "ScoreSDE": (("pc", 300), ("pc", 100), ("pc", 50), ("sde", 300), ("dpm-sde", 100)),
+    "DiscreteDiffusion": (("chain", 500), ("chain", 100), ("chain", 50), ("chain", 25)),
+}
+QUICK_CONFIGS = {"ScoreSDE": (("pc", 4), ("sde", 4)), "DiscreteDiffusion": (("chain", 4),)}
 
 
 def evaluations(sampler: str, steps: int) -> int:
     return {"pc": 2 * steps, "ode": 2 * steps - 1}.get(sampler, steps)
 
 
-def fitted(seed: int, max_iter: int, quick: bool, cache):
+def fitted(name: str, seed: int, max_iter: int, quick: bool, cache):
     """The seed's fit, from ``cache`` when it holds it; ``(model, fit seconds or None)``."""
-    from skbridge import ScoreSDE
+    import skbridge
 
-    path = None if cache is None else Path(cache) / f"cs_{max_iter}_{seed}.pkl"
+    stem = f"cs_{max_iter}_{seed}" if name == "ScoreSDE" else f"cs_{name}_{max_iter}_{seed}"
+    path = None if cache is None else Path(cache) / f"{stem}.pkl"
     if path is not None and path.exists():
         with open(path, "rb") as f:
             return pickle.load(f), None
     train, _ = load("community_small", seed)
     t0 = time.perf_counter()
     params = {"max_iter": 30, "hidden_layer_sizes": (16,)} if quick else {"max_iter": max_iter}
-    model = ScoreSDE(random_state=seed, **params).fit(train)
+    model = getattr(skbridge, name)(random_state=seed, **params).fit(train)
     fit_s = time.perf_counter() - t0
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,18 +72,20 @@ def fitted(seed: int, max_iter: int, quick: bool, cache):
     return model, fit_s
 
 
-def run(seed: int, max_iter: int, quick: bool, cache, configs=CONFIGS) -> list[dict]:
+def run(name: str, seed: int, max_iter: int, quick: bool, cache, configs=None) -> list[dict]:
     train, test = load("community_small", seed)
-    model, fit_s = fitted(seed, max_iter, quick, cache)
+    model, fit_s = fitted(name, seed, max_iter, quick, cache)
     n_sets, size = (2, 5) if quick else (20, len(test))
     rows = []
-    for sampler, steps in (("pc", 4), ("sde", 4)) if quick else configs:
-        model.set_params(sampler=sampler, sampling_steps=steps)
+    for sampler, steps in QUICK_CONFIGS[name] if quick else configs or CONFIGS[name]:
+        if name == "ScoreSDE":
+            model.set_params(sampler=sampler)
+        model.set_params(sampling_steps=steps)
         t0 = time.perf_counter()
         graphs = model.sample(n_sets * size, random_state=seed + 1)
         row = {
             "dataset": "community_small",
-            "model": f"ScoreSDE, {max_iter} steps: {sampler} on {steps}",
+            "model": f"{name}, {max_iter} steps: {sampler} on {steps}",
             "seed": seed,
             "max_iter": max_iter,
             "sampler": sampler,
@@ -110,17 +121,22 @@ def main(argv=None):
     parser.add_argument(
         "--configs",
         nargs="+",
-        help="sampler:steps pairs (default: " + " ".join(f"{s}:{k}" for s, k in CONFIGS) + ")",
+        help="sampler:steps pairs (default, ScoreSDE: "
+        + " ".join(f"{s}:{k}" for s, k in CONFIGS["ScoreSDE"])
+        + "; DiscreteDiffusion: "
+        + " ".join(f"{s}:{k}" for s, k in CONFIGS["DiscreteDiffusion"])
+        + ")",
     )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()
     rows = []
     for seed in args.seeds if args.seeds is not None else [args.seed]:
-        configs = CONFIGS
+        configs = None
         if args.configs:
             configs = [(c.split(":")[0], int(c.split(":")[1])) for c in args.configs]
-        rows += run(seed, args.max_iter, args.quick, args.cache, configs)
+        for name in args.models:
+            rows += run(name, seed, args.max_iter, args.quick, args.cache, configs)
     finish(
         args,
         rows,

@@ -63,7 +63,17 @@ __all__ = ["DiscreteDiffusion"]
 
 _SCHEDULE_OFFSET = 0.008  # the cosine schedule's s (Nichol & Dhariwal, 2021)
 _MIN_ALPHA_BAR = 1e-6
-_CHUNK_ROWS = 4096  # graphs or sequences per network evaluation in sampling and scoring
+# graphs or sequences per network evaluation in sampling and scoring: at most _CHUNK_ROWS,
+# and at most about _CHUNK_VARIABLES variables (nodes and pairs, positions) in all; on a CPU
+# 1000 graphs of 40 nodes at once took 1.3x the time of 4 chunks of 250
+_CHUNK_ROWS = 4096
+_CHUNK_VARIABLES = 200_000
+
+
+def _chunk_rows(module) -> int:
+    return max(1, min(_CHUNK_ROWS, _CHUNK_VARIABLES // sum(module.sizes())))
+
+
 _AUTO_HIDDEN = (128, 128, 128, 128)  # the graph network of hidden_layer_sizes="auto"
 _AUTO_SEQUENCE_WIDTH = 64  # the sequence network's channels for "auto" (as ScoreSDE's)
 _REFUSED = (
@@ -552,9 +562,9 @@ class DiscreteDiffusion(NetworkGenerator):
         S = self.resolved_sampling_steps()
         T = module.n_steps
         grid = np.unique(np.round(np.linspace(0, T, S + 1)).astype(np.int64))[::-1]
-        out = []
-        for start in range(0, n, _CHUNK_ROWS):
-            m = min(_CHUNK_ROWS, n - start)
+        out, chunk = [], _chunk_rows(module)
+        for start in range(0, n, chunk):
+            m = min(chunk, n - start)
             out.append(_reverse_chain(module, m, grid, gen))
         return torch.cat(out)
 
@@ -562,10 +572,10 @@ class DiscreteDiffusion(NetworkGenerator):
         """The bound per row (module docstring), its draws hashed from each row."""
         module = self.network_
         S = min(int(self.n_score_steps), module.n_steps)
-        out = []
+        out, chunk = [], _chunk_rows(module)
         with torch.no_grad():
-            for start in range(0, P.shape[0], _CHUNK_ROWS):
-                p = P[start : start + _CHUNK_ROWS]
+            for start in range(0, P.shape[0], chunk):
+                p = P[start : start + chunk]
                 shapes = [(S,)] + [(S, size) for size in module.sizes()]
                 draws = row_draws(
                     p.cpu().numpy(), self._score_seed, *(("uniform", s) for s in shapes)
