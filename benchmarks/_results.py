@@ -113,7 +113,7 @@ def markdown_tables(rows: list[dict], columns, title=lambda dataset, rows: f"**{
 
 
 def fit_and_evaluate(
-    row, make, train, test, evaluate, *, samplers=(), show=None, score=True
+    row, make, train, test, evaluate, *, samplers=(), steps=(), show=None, score=True
 ) -> list[dict]:
     """Fit ``make()`` on ``train`` and evaluate it; one row per way of sampling.
 
@@ -124,7 +124,9 @@ def fit_and_evaluate(
     every other name in ``samplers`` the same fit is evaluated again with that sampler, in a
     row named ``"<model> + <sampler> sampler"`` whose fit columns repeat the fit's. An
     exception is recorded in the row being worked on and the benchmark goes on.
-    ``show(row)`` prints each finished row (default: ``print``). ``score=False`` leaves out
+    For every number in ``steps``, the fit (with its own sampler) is evaluated again on that
+    many sampling steps (``set_params(sampling_steps=...)``), in a row named ``"<model> on
+    <steps> sampling steps"``. ``show(row)`` prints each finished row (default: ``print``). ``score=False`` leaves out
     the held-out score (``test`` is not held out).
     """
     show = show or (lambda r: print(r, flush=True))
@@ -145,9 +147,20 @@ def fit_and_evaluate(
             row["sampler"] = gen.resolved_sampler()
             extra = [s for s in samplers if s != row["sampler"]]
             rows += [{**row, "model": f"{row['model']} + {s} sampler", "sampler": s} for s in extra]
+        if steps and hasattr(gen, "resolved_sampling_steps"):
+            row["sampling_steps"] = gen.resolved_sampling_steps()
+            rows += [
+                {**row, "model": f"{row['model']} on {k} sampling steps", "sampling_steps": k}
+                for k in steps
+            ]
+        fitted = {k: v for k, v in gen.get_params().items() if k in ("sampler", "sampling_steps")}
         for current in rows:
-            if current is not row:
-                gen.set_params(sampler=current["sampler"])
+            gen.set_params(**fitted)
+            if current is not row:  # a variant: its sampler or its steps
+                keys = ("sampler", "sampling_steps")
+                gen.set_params(
+                    **{k: current[k] for k in keys if current.get(k, row.get(k)) != row.get(k)}
+                )
             current.update(evaluate(gen))
     except Exception:  # noqa: BLE001 - reported in the table, the run goes on
         current["error"] = traceback.format_exc(limit=3)

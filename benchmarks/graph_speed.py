@@ -1,12 +1,12 @@
 """Graphs for a user in a hurry: the default fit's time on Community-small, and sampling time.
 
-* ``fit``: ``ScoreSDE(random_state=seed).fit(train)`` with every default (3000 training
-  steps, ``n_steps="auto"``) on the 80 Community-small training graphs of
+* ``fit``: ``ScoreSDE(random_state=seed).fit(train)`` (or ``DiscreteDiffusion``) with
+  every default (3000 training steps) on the 80 Community-small training graphs of
   ``benchmarks/graphs.py``, wall time, and the GDSS-protocol MMDs of 20 sets of 20 samples
   against the 20 test graphs (the same metrics as ``graphs.py``, so a default fit can be set
   beside the benchmark's 10000-step rows);
 * ``sample``: the time of ``sample(1000)`` with the default sampler and steps
-  (``sampler="auto"``, ``sampling_steps="auto"``), from that fit (up to 20
+  (``sampling_steps="auto"``), from that fit (up to 20
   nodes) and from a short fit (200 steps: sampling costs the same after any training) on 80
   two-community graphs of 40 nodes (``networkx.planted_partition_graph(2, 20, 0.7, 0.01)``).
 
@@ -14,6 +14,7 @@ Usage::
 
     python benchmarks/graph_speed.py                   # -> results/graph_speed.json
     python benchmarks/graph_speed.py --seeds 0 1 2
+    python benchmarks/graph_speed.py --models DiscreteDiffusion
     python benchmarks/graph_speed.py --quick           # smoke run
 
 Run it alone on the machine: every number here is a time.
@@ -33,7 +34,7 @@ from _results import argument_parser, finish, markdown_tables  # noqa: E402
 from graphs import load, mmd_draws  # noqa: E402
 
 DATASETS = ("community_small",)
-MODELS = ("ScoreSDE",)
+MODELS = ("ScoreSDE", "DiscreteDiffusion")
 
 
 def forty_node_graphs(n, seed):
@@ -42,26 +43,27 @@ def forty_node_graphs(n, seed):
     return [nx.planted_partition_graph(2, 20, 0.7, 0.01, seed=seed * 1000 + i) for i in range(n)]
 
 
-def run(seed, quick):
-    from skbridge import ScoreSDE
+def run(name, seed, quick):
+    import skbridge
 
+    Model = getattr(skbridge, name)
     train, test = load("community_small", seed)
     params = {"max_iter": 30, "n_steps": 20} if quick else {}
     t0 = time.perf_counter()
-    model = ScoreSDE(random_state=seed, **params).fit(train)
+    model = Model(random_state=seed, **params).fit(train)
     fit_s = time.perf_counter() - t0
     sets = [model.sample(len(test), random_state=seed + 1 + k) for k in range(2 if quick else 20)]
-    row = {"dataset": "community_small", "model": "ScoreSDE", "seed": seed, "fit_s": fit_s}
-    row.update({"n_iter": model.n_iter_, "sampler": model.resolved_sampler()})
+    row = {"dataset": "community_small", "model": name, "seed": seed, "fit_s": fit_s}
+    row["n_iter"] = model.n_iter_
+    if hasattr(model, "resolved_sampler"):
+        row["sampler"] = model.resolved_sampler()
     row["sampling_steps"] = model.resolved_sampling_steps()
     row.update(mmd_draws(test, sets))
     n_samples = 50 if quick else 1000
     t0 = time.perf_counter()
     model.sample(n_samples, random_state=seed)
     row["sample_1000_s"] = (time.perf_counter() - t0) * 1000 / n_samples
-    big = ScoreSDE(random_state=seed, **(params or {"max_iter": 200})).fit(
-        forty_node_graphs(80, seed)
-    )
+    big = Model(random_state=seed, **(params or {"max_iter": 200})).fit(forty_node_graphs(80, seed))
     t0 = time.perf_counter()
     big.sample(n_samples, random_state=seed)
     row["sample_1000_40_nodes_s"] = (time.perf_counter() - t0) * 1000 / n_samples
@@ -88,7 +90,8 @@ def main(argv=None):
     t0 = time.time()
     rows = []
     for seed in args.seeds if args.seeds is not None else [args.seed]:
-        rows += run(seed, args.quick)
+        for name in args.models:
+            rows += run(name, seed, args.quick)
     finish(
         args,
         rows,

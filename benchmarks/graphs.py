@@ -203,7 +203,7 @@ def describe(sets, train) -> dict:
     }
 
 
-def run(datasets, models, quick=False, seed=0, draws=20, max_iter=MAX_ITER):
+def run(datasets, models, quick=False, seed=0, draws=20, max_iter=MAX_ITER, steps=()):
     rows = []
     for dataset in datasets:
         train, test = load(dataset, seed)
@@ -239,6 +239,7 @@ def run(datasets, models, quick=False, seed=0, draws=20, max_iter=MAX_ITER):
                 test,
                 evaluate,
                 samplers=SAMPLERS,
+                steps=steps,
             )
     return rows
 
@@ -271,6 +272,13 @@ def main(argv=None):
     parser.add_argument(
         "--max-iter", type=int, default=MAX_ITER, help="training steps of skbridge models"
     )
+    parser.add_argument(
+        "--sampling-steps",
+        type=int,
+        nargs="+",
+        default=[],
+        help="also sample each fit on these numbers of steps (rows '<model> on <k> sampling steps')",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()
@@ -283,6 +291,7 @@ def main(argv=None):
             seed=seed,
             draws=2 if args.quick else args.draws,
             max_iter=args.max_iter,
+            steps=args.sampling_steps,
         )
     finish(args, rows, "benchmarks/graphs.py", t0, order=DATASETS, markdown=markdown)
 

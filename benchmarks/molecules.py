@@ -146,7 +146,7 @@ def evaluate(graphs, train, known) -> dict:
     return row
 
 
-def run(models, quick=False, seed=0, n_train=10000, n_samples=1000, max_iter=MAX_ITER):
+def run(models, quick=False, seed=0, n_train=10000, n_samples=1000, max_iter=MAX_ITER, steps=()):
     if quick:
         n_train, n_samples = 200, 50
     train, test, known = load(n_train, n_samples, seed)
@@ -175,6 +175,7 @@ def run(models, quick=False, seed=0, n_train=10000, n_samples=1000, max_iter=MAX
             test,
             sample_and_evaluate,
             samplers=("sde", "pc"),
+            steps=steps,
         )
     return rows
 
@@ -206,6 +207,13 @@ def main(argv=None):
     parser.add_argument(
         "--max-iter", type=int, default=MAX_ITER, help="training steps of skbridge models"
     )
+    parser.add_argument(
+        "--sampling-steps",
+        type=int,
+        nargs="+",
+        default=[],
+        help="also sample each fit on these numbers of steps (rows '<model> on <k> sampling steps')",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()
@@ -218,6 +226,7 @@ def main(argv=None):
             n_train=args.n_train,
             n_samples=args.n_samples,
             max_iter=args.max_iter,
+            steps=args.sampling_steps,
         )
     finish(args, rows, "benchmarks/molecules.py", t0, order=DATASETS, markdown=markdown)
 

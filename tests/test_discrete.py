@@ -11,6 +11,7 @@ import torch
 import skbridge
 from skbridge import DiscreteDiffusion
 from skbridge.data import GraphCodec, TabularCodec, make_community_small
+from skbridge.models import _discrete
 from skbridge.models._discrete import _bound, _kl, cosine_alpha_bar, marginal_posterior
 from skbridge.nets._graph import GraphDriftNet
 
@@ -251,7 +252,7 @@ def test_network_equivariant_on_one_hot_graphs_with_repeated_eigenvalues():
         torch.testing.assert_close(y_perm, want, atol=1e-8, rtol=0)
 
 
-def test_sampling_steps_and_evaluations():
+def test_sampling_steps_and_evaluations(monkeypatch):
     graphs = _molecule_like(20)
     model = DiscreteDiffusion(random_state=0, **FAST).fit(graphs)
     calls = []
@@ -270,6 +271,11 @@ def test_sampling_steps_and_evaluations():
     a = model.score_samples(graphs[:3])
     model.set_params(sampling_steps=5)
     np.testing.assert_array_equal(model.score_samples(graphs[:3]), a)
+    # large batches are cut into chunks of rows: the same scores, every row sampled
+    whole = model.score_samples(graphs[:7])
+    monkeypatch.setattr(_discrete, "_CHUNK_VARIABLES", 3 * sum(model.network_.sizes()))
+    np.testing.assert_allclose(model.score_samples(graphs[:7]), whole, rtol=1e-6)
+    assert len(model.sample(7, random_state=0)) == 7
 
 
 def test_bad_input_and_save_load(tmp_path):

@@ -296,7 +296,11 @@ class GraphDriftNet(nn.Module):
         n, N, m = A.shape[0], self.n_nodes, self.spectral
         lam, U = torch.linalg.eigh(torch.nan_to_num(A.double(), nan=0.0, posinf=0.0, neginf=0.0))
         top = lam[:, -m:]
-        same = ((lam[:, None, :] - top[:, :, None]).abs() < 1e-6).double()  # (n, m, N)
+        # only the eigenvectors of the m top eigenspaces enter (K columns: m unless some
+        # eigenvalues repeat; all N for an empty graph)
+        K = int((lam >= top[:, :1] - 1e-6).sum(1).max())
+        lam, U = lam[:, -K:], U[:, :, -K:]
+        same = ((lam[:, None, :] - top[:, :, None]).abs() < 1e-6).double()  # (n, m, K)
         # projectors (n, m, N, N), built by products: gathering eigenvector entries to the
         # N(N-1)/2 pairs first costs N times more memory traffic
         proj = N * (U[:, None] * same[:, :, None, :]) @ U.transpose(1, 2)[:, None]
