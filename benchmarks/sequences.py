@@ -206,7 +206,7 @@ def evaluate(dataset: str, train, test, synth, quick: bool, seed: int = 0) -> di
     }
 
 
-def run(datasets, models, quick=False, seed=0, stock_csv=DEFAULT_STOCK_CSV):
+def run(datasets, models, quick=False, seed=0, stock_csv=DEFAULT_STOCK_CSV, steps=()):
     rows = []
     for dataset in datasets:
         data = load(dataset, quick, seed, stock_csv)
@@ -246,6 +246,7 @@ def run(datasets, models, quick=False, seed=0, stock_csv=DEFAULT_STOCK_CSV):
                 sample_and_evaluate,
                 show=lambda r: print(json.dumps(r, default=float), flush=True),
                 score=dataset != "stock",  # the windows it fitted: in-sample
+                steps=steps,
             )
     return rows
 
@@ -282,12 +283,21 @@ def markdown(rows) -> str:
 def main(argv=None):
     parser = argument_parser(__doc__, DATASETS, MODELS)
     parser.add_argument("--stock-csv", type=Path, default=DEFAULT_STOCK_CSV)
+    parser.add_argument(
+        "--sampling-steps",
+        type=int,
+        nargs="+",
+        default=[],
+        help="also sample each fit on these numbers of steps (rows '<model> on <k> sampling steps')",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()
     rows = []
     for seed in args.seeds if args.seeds is not None else [args.seed]:
-        rows += run(args.datasets, args.models, args.quick, seed, args.stock_csv)
+        rows += run(
+            args.datasets, args.models, args.quick, seed, args.stock_csv, args.sampling_steps
+        )
     finish(args, rows, "benchmarks/sequences.py", t0, order=DATASETS, markdown=markdown)
 
 

@@ -81,6 +81,7 @@ _REFUSED = (
     "of token sequences (strings, token lists), or data=GraphCodec(...) / SequenceCodec(); "
     "for tables and real-valued series use ScoreSDE, SBVAE, FlowMatching or VAE"
 )
+_AUTO_SAMPLING_STEPS = 100  # sampling_steps="auto" (benchmarks: molecules.py, graph_samplers.py)
 _VAL_STRATA = 5  # strata of the monitored held-out bound (its draws are fixed once)
 
 
@@ -294,8 +295,11 @@ class DiscreteDiffusion(NetworkGenerator):
         Diffusion steps ``T`` of the schedule (DiGress uses 500).
     sampling_steps : int or "auto", default="auto"
         Steps of the reverse chain (one network evaluation each), jumping over the schedule
-        evenly (a jump is itself a marginal transition); ``"auto"``: ``n_steps``. It can be
-        changed after ``fit``.
+        evenly (a jump is itself a marginal transition); ``"auto"``: 100 (at most
+        ``n_steps``), 5x faster than the full 500-step chain. On QM9 (one fit) validity was
+        0.972 on 500 steps, 0.960 on 100, 0.940 on 50; on Community-small (3 fits) the MMDs
+        on 100 and 50 steps were those on 500 within noise. It can be changed after
+        ``fit``.
     n_score_steps : int, default=50
         Steps at which ``score_samples`` evaluates the bound's terms, one per stratum of
         ``1..T`` (``n_steps``: every step, the exact sum, with one draw of the noisy graph
@@ -548,11 +552,11 @@ class DiscreteDiffusion(NetworkGenerator):
 
     # --------------------------------------------------------------- inference
     def resolved_sampling_steps(self) -> int:
-        """The reverse chain's steps: ``sampling_steps``, or ``n_steps`` for ``"auto"``
-        (at most the fitted schedule's steps)."""
+        """The reverse chain's steps: ``sampling_steps``, or 100 for ``"auto"`` (at most
+        the fitted schedule's steps)."""
         T = self.network_.n_steps if hasattr(self, "network_") else int(self.n_steps)
         if isinstance(self.sampling_steps, str):
-            return T
+            return min(_AUTO_SAMPLING_STEPS, T)
         return min(int(self.sampling_steps), T)
 
     def _generate(self, n, gen):
