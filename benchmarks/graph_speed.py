@@ -14,7 +14,7 @@ Usage::
 
     python benchmarks/graph_speed.py                   # -> results/graph_speed.json
     python benchmarks/graph_speed.py --seeds 0 1 2
-    python benchmarks/graph_speed.py --models DiscreteDiffusion
+    python benchmarks/graph_speed.py --models DiscreteDiffusion --sampling-steps 50 25
     python benchmarks/graph_speed.py --quick           # smoke run
 
 Run it alone on the machine: every number here is a time.
@@ -43,7 +43,9 @@ def forty_node_graphs(n, seed):
     return [nx.planted_partition_graph(2, 20, 0.7, 0.01, seed=seed * 1000 + i) for i in range(n)]
 
 
-def run(name, seed, quick):
+def run(name, seed, quick, steps=()):
+    """One row for the defaults, then one per number in ``steps`` (the same two fits sampled
+    with ``sampling_steps`` set to it)."""
     import skbridge
 
     Model = getattr(skbridge, name)
@@ -52,23 +54,31 @@ def run(name, seed, quick):
     t0 = time.perf_counter()
     model = Model(random_state=seed, **params).fit(train)
     fit_s = time.perf_counter() - t0
-    sets = [model.sample(len(test), random_state=seed + 1 + k) for k in range(2 if quick else 20)]
-    row = {"dataset": "community_small", "model": name, "seed": seed, "fit_s": fit_s}
-    row["n_iter"] = model.n_iter_
-    if hasattr(model, "resolved_sampler"):
-        row["sampler"] = model.resolved_sampler()
-    row["sampling_steps"] = model.resolved_sampling_steps()
-    row.update(mmd_draws(test, sets))
-    n_samples = 50 if quick else 1000
-    t0 = time.perf_counter()
-    model.sample(n_samples, random_state=seed)
-    row["sample_1000_s"] = (time.perf_counter() - t0) * 1000 / n_samples
     big = Model(random_state=seed, **(params or {"max_iter": 200})).fit(forty_node_graphs(80, seed))
-    t0 = time.perf_counter()
-    big.sample(n_samples, random_state=seed)
-    row["sample_1000_40_nodes_s"] = (time.perf_counter() - t0) * 1000 / n_samples
-    print(row, flush=True)
-    return [row]
+    n_samples = 50 if quick else 1000
+    rows = []
+    for k in [None, *steps]:
+        label = name if k is None else f"{name} on {k} sampling steps"
+        if k is not None:
+            model.set_params(sampling_steps=k)
+            big.set_params(sampling_steps=k)
+        row = {"dataset": "community_small", "model": label, "seed": seed, "fit_s": fit_s}
+        row["n_iter"] = model.n_iter_
+        if hasattr(model, "resolved_sampler"):
+            row["sampler"] = model.resolved_sampler()
+        row["sampling_steps"] = model.resolved_sampling_steps()
+        n_sets = 2 if quick else 20
+        sets = [model.sample(len(test), random_state=seed + 1 + j) for j in range(n_sets)]
+        row.update(mmd_draws(test, sets))
+        t0 = time.perf_counter()
+        model.sample(n_samples, random_state=seed)
+        row["sample_1000_s"] = (time.perf_counter() - t0) * 1000 / n_samples
+        t0 = time.perf_counter()
+        big.sample(n_samples, random_state=seed)
+        row["sample_1000_40_nodes_s"] = (time.perf_counter() - t0) * 1000 / n_samples
+        print(row, flush=True)
+        rows.append(row)
+    return rows
 
 
 COLUMNS = [
@@ -85,13 +95,20 @@ COLUMNS = [
 
 def main(argv=None):
     parser = argument_parser(__doc__, DATASETS, MODELS)
+    parser.add_argument(
+        "--sampling-steps",
+        type=int,
+        nargs="+",
+        default=[],
+        help="also time and score the same fits on these numbers of sampling steps",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()
     rows = []
     for seed in args.seeds if args.seeds is not None else [args.seed]:
         for name in args.models:
-            rows += run(name, seed, args.quick)
+            rows += run(name, seed, args.quick, args.sampling_steps)
     finish(
         args,
         rows,
