@@ -7,7 +7,7 @@ score held-out ones, and judge the samples with the GraphRNN/GDSS MMD metrics.
 
 Run: ``python examples/graphs.py``. It fits ``DiscreteDiffusion`` with its defaults (3000
 iterations): every pair of nodes is an edge or not at every step of its chain (the user
-guide, "Graphs and tokens as categories"). That default fit took 4.5 minutes alone on a
+guide, "Graphs and tokens as categories"). That default fit took 4.5–4.8 minutes alone on a
 2-core CPU (``benchmarks/graph_speed.py``, 2026-12-07), and its samples (100 chain steps,
 the default) scored degree / clustering / orbit MMD² 0.028 / 0.058 / 0.006 against the
 held-out graphs, where 20 sets of 20 training graphs score 0.021 / 0.055 / 0.005 on average
