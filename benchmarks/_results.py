@@ -169,6 +169,17 @@ def fit_and_evaluate(
     return rows
 
 
+def add_sampling_steps(parser: argparse.ArgumentParser) -> None:
+    """``--sampling-steps K ...``: each fit is also sampled on these numbers of steps."""
+    parser.add_argument(
+        "--sampling-steps",
+        type=int,
+        nargs="+",
+        default=[],
+        help="also sample each fit on these numbers of steps (rows '<model> on <k> sampling steps')",
+    )
+
+
 def argument_parser(doc: str, datasets, models) -> argparse.ArgumentParser:
     """The options every benchmark takes; a script adds its own before parsing."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])

@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import argument_parser, finish, markdown_tables  # noqa: E402
+from _results import add_sampling_steps, argument_parser, finish, markdown_tables  # noqa: E402
 from graphs import load, mmd_draws  # noqa: E402
 
 DATASETS = ("community_small",)
@@ -95,13 +95,7 @@ COLUMNS = [
 
 def main(argv=None):
     parser = argument_parser(__doc__, DATASETS, MODELS)
-    parser.add_argument(
-        "--sampling-steps",
-        type=int,
-        nargs="+",
-        default=[],
-        help="also time and score the same fits on these numbers of sampling steps",
-    )
+    add_sampling_steps(parser)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()

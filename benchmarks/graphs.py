@@ -67,7 +67,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import argument_parser, finish, fit_and_evaluate, markdown_tables  # noqa: E402
+from _results import add_sampling_steps, argument_parser, finish, fit_and_evaluate, markdown_tables  # noqa: E402
 
 DATASETS = ("community_small", "grid")
 # Grid (100 2-D grids, 100-361 nodes: 65,341 node pairs at 19 x 19) is run only when asked
@@ -272,13 +272,7 @@ def main(argv=None):
     parser.add_argument(
         "--max-iter", type=int, default=MAX_ITER, help="training steps of skbridge models"
     )
-    parser.add_argument(
-        "--sampling-steps",
-        type=int,
-        nargs="+",
-        default=[],
-        help="also sample each fit on these numbers of steps (rows '<model> on <k> sampling steps')",
-    )
+    add_sampling_steps(parser)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()

@@ -50,7 +50,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import argument_parser, finish, fit_and_evaluate, markdown_tables  # noqa: E402
+from _results import add_sampling_steps, argument_parser, finish, fit_and_evaluate, markdown_tables  # noqa: E402
 from steps import DEFAULT_STOCK_CSV, stock_windows  # noqa: E402
 
 DATASETS = ("sines", "stock", "dna")
@@ -283,13 +283,7 @@ def markdown(rows) -> str:
 def main(argv=None):
     parser = argument_parser(__doc__, DATASETS, MODELS)
     parser.add_argument("--stock-csv", type=Path, default=DEFAULT_STOCK_CSV)
-    parser.add_argument(
-        "--sampling-steps",
-        type=int,
-        nargs="+",
-        default=[],
-        help="also sample each fit on these numbers of steps (rows '<model> on <k> sampling steps')",
-    )
+    add_sampling_steps(parser)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.time()
