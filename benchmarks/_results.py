@@ -153,11 +153,14 @@ def fit_and_evaluate(
                 {**row, "model": f"{row['model']} on {k} sampling steps", "sampling_steps": k}
                 for k in steps
             ]
-        fitted = {k: v for k, v in gen.get_params().items() if k in ("sampler", "sampling_steps")}
+        keys = ("sampler", "sampling_steps")
+        # the fitted settings, restored before each row (a generator with no variants, such
+        # as a floor without get_params, is evaluated once as it is)
+        fitted = {k: v for k, v in gen.get_params().items() if k in keys} if rows[1:] else {}
         for current in rows:
-            gen.set_params(**fitted)
+            if fitted:
+                gen.set_params(**fitted)
             if current is not row:  # a variant: its sampler or its steps
-                keys = ("sampler", "sampling_steps")
                 gen.set_params(
                     **{k: current[k] for k in keys if current.get(k, row.get(k)) != row.get(k)}
                 )

@@ -17,7 +17,16 @@ Protocol (after GDSS, Jo, Lee, Hwang, ICML 2022, scaled to a CPU):
   valid *and* connected, **uniqueness** (distinct canonical SMILES among the valid ones) and
   **novelty** (valid samples whose canonical SMILES is not in *all of QM9*, stricter than
   novelty against the training subset); plus the total-variation distance of the atom-type
-  and bond-type frequencies to the training set's, and the mean node and edge counts.
+  and bond-type frequencies to the training set's, and the mean node and edge counts;
+* **FCD** and **NSPDK MMD** against ``--n-reference`` (default 10000) further held-out QM9
+  molecules, as GDSS reports them, where ``fcd_torch`` and ``eden-kernel`` are installed
+  (``requirements-peers.txt``; both run offline: ChemNet's weights ship in the wheel),
+  empty columns otherwise. FCD: Fréchet distance of ChemNet activations between the valid
+  samples' canonical SMILES and the reference's (GDSS corrects valences first and scores
+  all samples; no correction is made here). NSPDK: EDeN's neighbourhood subgraph pairwise
+  distance features (``complexity=4``, element symbols on atoms, bond orders on bonds,
+  GDSS's ``mols_to_nx``) of every sample, valid or not, and MMD² with the linear kernel,
+  which is the squared distance between the two sets' mean feature vectors.
 
 Reference rows: ``QM9 molecules (noise level)``, held-out QM9 molecules scored the same way
 (validity 1 by construction; their novelty is 0 as they are in QM9), and ``random graphs
@@ -56,23 +65,95 @@ SKBRIDGE = ("SBVAE", "ScoreSDE", "DiscreteDiffusion", "FlowMatching", "VAE")
 FREE = {"ScoreSDE (categorical=free)": "ScoreSDE", "SBVAE (categorical=free)": "SBVAE"}
 MODELS = (*SKBRIDGE, *FREE, "random graphs (floor)")
 MAX_ITER = 10000
-# GDSS paper, Table 3 (QM9): validity w/o correction, uniqueness, novelty (percent / 100)
-PUBLISHED = {"GDSS (published)": {"validity": 0.9572, "uniqueness": 0.9846, "novelty": 0.8627}}
+# GDSS paper, Table 3 (QM9): validity w/o correction, uniqueness, novelty (percent / 100),
+# NSPDK MMD and FCD
+PUBLISHED = {
+    "GDSS (published)": {
+        "validity": 0.9572,
+        "uniqueness": 0.9846,
+        "novelty": 0.8627,
+        "nspdk": 0.003,
+        "fcd": 2.900,
+    }
+}
 
 
-def load(n_train: int, n_test: int, seed: int = 0):
-    """``(train, test, known)``: training and held-out graphs, and all QM9 canonical SMILES."""
+def load(n_train: int, n_test: int, seed: int = 0, n_reference: int = 0):
+    """``(train, test, known, reference)``: training and held-out graphs, all QM9 canonical
+    SMILES, and ``n_reference`` further molecules drawn from the rest (FCD and NSPDK)."""
     from rdkit import Chem
 
-    from skbridge.data import load_qm9, qm9_smiles
+    from skbridge.data import graphs_from_smiles, load_qm9, qm9_smiles
 
-    graphs = load_qm9(n_train + n_test, random_state=seed)
+    graphs, drawn = load_qm9(n_train + n_test, random_state=seed, return_smiles=True)
     known = set()
-    for s in qm9_smiles():
+    everything = qm9_smiles()
+    for s in everything:
         mol = Chem.MolFromSmiles(s)
         if mol is not None:
             known.add(Chem.MolToSmiles(mol))
-    return graphs[:n_train], graphs[n_train:], known
+    drawn = set(drawn)
+    rest = [s for s in everything if s not in drawn]
+    rows = np.random.default_rng(seed + 1000).choice(len(rest), n_reference, replace=False)
+    reference = graphs_from_smiles([rest[r] for r in rows])
+    return graphs[:n_train], graphs[n_train:], known, reference
+
+
+class _Reference:
+    """FCD and NSPDK MMD² against reference molecules (GDSS's metrics); a metric whose
+    package is missing is left out."""
+
+    def __init__(self, graphs):
+        from skbridge.data import smiles_from_graphs
+
+        self.metrics = {}
+        if not graphs:
+            return
+        try:
+            from fcd_torch import FCD
+
+            self.fcd = FCD(device="cpu", n_jobs=1)
+            smiles = [s for s in smiles_from_graphs(graphs) if s is not None]
+            self.metrics["fcd"] = self.fcd.precalc(smiles)
+        except ImportError:
+            pass
+        try:
+            import eden.graph  # noqa: F401
+
+            self.metrics["nspdk"] = self._nspdk_mean(graphs)
+        except ImportError:
+            pass
+
+    @staticmethod
+    def _nspdk_mean(graphs):
+        """Mean of EDeN's NSPDK feature vectors (each of unit norm) of GDSS's molecule graphs."""
+        import networkx as nx
+        from eden.graph import vectorize
+
+        labelled = []
+        for G in graphs:
+            H = nx.Graph()
+            for n, d in G.nodes(data=True):
+                H.add_node(n, label=str(d["atom"]).rstrip("+-"))
+            for u, v, d in G.edges(data=True):
+                H.add_edge(u, v, label=int(d.get("bond", 1)))
+            labelled.append(H)
+        X = vectorize(labelled, complexity=4, discrete=True)
+        return np.asarray(X.mean(0)).ravel()
+
+    def __call__(self, graphs) -> dict:
+        from skbridge.data import smiles_from_graphs
+
+        out = {}
+        if "fcd" in self.metrics:
+            smiles = [s for s in smiles_from_graphs(graphs) if s is not None]
+            if len(smiles) > 1:
+                pgen = self.fcd.precalc(smiles)
+                out["fcd"] = float(self.fcd.metric(self.metrics["fcd"], pgen))
+        if "nspdk" in self.metrics and graphs:
+            diff = self._nspdk_mean(graphs) - self.metrics["nspdk"]
+            out["nspdk"] = float(diff @ diff)
+        return out
 
 
 class _RandomMolecules:
@@ -129,7 +210,7 @@ def _tv(a: Counter, b: Counter) -> float:
     return 0.5 * sum(abs(a[k] / na - b[k] / nb) for k in set(a) | set(b))
 
 
-def evaluate(graphs, train, known) -> dict:
+def evaluate(graphs, train, known, reference=None) -> dict:
     from skbridge.data import smiles_from_graphs
     from skbridge.metrics import molecule_metrics
 
@@ -143,19 +224,31 @@ def evaluate(graphs, train, known) -> dict:
     row["atom_tv"], row["bond_tv"] = _tv(atoms, atoms_tr), _tv(bonds, bonds_tr)
     row["nodes_mean"] = float(np.mean([G.number_of_nodes() for G in graphs]))
     row["edges_mean"] = float(np.mean([G.number_of_edges() for G in graphs]))
+    if reference is not None:
+        row.update(reference(graphs))
     return row
 
 
-def run(models, quick=False, seed=0, n_train=10000, n_samples=1000, max_iter=MAX_ITER, steps=()):
+def run(
+    models,
+    quick=False,
+    seed=0,
+    n_train=10000,
+    n_samples=1000,
+    max_iter=MAX_ITER,
+    steps=(),
+    n_reference=10000,
+):
     if quick:
-        n_train, n_samples = 200, 50
-    train, test, known = load(n_train, n_samples, seed)
+        n_train, n_samples, n_reference = 200, 50, 100
+    train, test, known, reference = load(n_train, n_samples, seed, n_reference)
+    reference = _Reference(reference)
     rows = [
         {
             "dataset": "qm9",
             "model": "QM9 molecules (noise level)",
             "seed": seed,
-            **evaluate(test, train, known),
+            **evaluate(test, train, known, reference),
         }
     ]
     print(f"qm9: {len(train)} train, {len(known)} known molecules", rows[0], flush=True)
@@ -165,7 +258,7 @@ def run(models, quick=False, seed=0, n_train=10000, n_samples=1000, max_iter=MAX
     def sample_and_evaluate(gen):
         t0 = time.perf_counter()
         samples = gen.sample(n_samples, random_state=seed + 1)
-        return {"sample_s": time.perf_counter() - t0, **evaluate(samples, train, known)}
+        return {"sample_s": time.perf_counter() - t0, **evaluate(samples, train, known, reference)}
 
     for model in models:
         rows += fit_and_evaluate(
@@ -190,6 +283,8 @@ COLUMNS = [
     ("bond_tv", "bond TV", "{:.3f}"),
     ("nodes_mean", "atoms", "{:.2f}"),
     ("edges_mean", "bonds", "{:.2f}"),
+    ("fcd", "FCD", "{:.2f}"),
+    ("nspdk", "NSPDK", "{:.4f}"),
     ("fit_s", "fit s", "{:.0f}"),
     ("sample_s", "sample s", "{:.1f}"),
     ("held_out_score", "held-out score", "{:.1f}"),
@@ -207,6 +302,12 @@ def main(argv=None):
     parser.add_argument(
         "--max-iter", type=int, default=MAX_ITER, help="training steps of skbridge models"
     )
+    parser.add_argument(
+        "--n-reference",
+        type=int,
+        default=10000,
+        help="held-out molecules that FCD and NSPDK compare with",
+    )
     add_sampling_steps(parser)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -221,6 +322,7 @@ def main(argv=None):
             n_samples=args.n_samples,
             max_iter=args.max_iter,
             steps=args.sampling_steps,
+            n_reference=args.n_reference,
         )
     finish(args, rows, "benchmarks/molecules.py", t0, order=DATASETS, markdown=markdown)
 

@@ -63,6 +63,26 @@ def test_models_without_a_sampler_get_one_row_and_errors_are_recorded(moons):
     )
     assert "error" not in row and "sampler" not in row and np.isfinite(row["held_out_score"])
 
+    class Floor:  # a reference row's generator: fit and sample only, no get_params
+        def fit(self, X):
+            self.X = np.asarray(X)
+            return self
+
+        def sample(self, n, random_state=None):
+            return self.X[np.random.default_rng(random_state).integers(len(self.X), size=n)], None
+
+    (row,) = fit_and_evaluate(
+        {"dataset": "moons", "model": "floor"},
+        Floor,
+        train,
+        test,
+        evaluate,
+        samplers=("pc",),
+        steps=(10,),
+        show=lambda r: None,
+    )
+    assert "error" not in row and np.isfinite(row["sample_mean"])
+
     def broken():
         raise RuntimeError("no such model")
 
