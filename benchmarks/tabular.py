@@ -8,7 +8,8 @@ price as the MLE target). Each is split 80/20 with a fixed seed.
 
 Generators, default parameters, ``random_state=0``:
 
-* skbridge: ``SBVAE``, ``ScoreSDE``, ``VAE``, ``FlowMatching``;
+* skbridge: ``SBVAE``, ``ScoreSDE``, ``DiscreteDiffusion`` (categories as categories, numbers
+  by a Gaussian chain), ``VAE``, ``FlowMatching``;
 * SDV (benchmark-only extra, ``benchmarks/requirements-peers.txt``): ``TVAESynthesizer``,
   ``CTGANSynthesizer``, ``GaussianCopulaSynthesizer`` with their defaults;
 * on all-numeric datasets: sklearn ``GaussianMixture`` (full covariance, 1..10 components
@@ -87,6 +88,7 @@ TARGETS = {
 MODELS = (
     "SBVAE",
     "ScoreSDE",
+    "DiscreteDiffusion",
     "VAE",
     "FlowMatching",
     "TVAE",
@@ -262,7 +264,7 @@ class _Resample:
 
 
 def make_generator(name: str, quick: bool, seed: int = 0):
-    if name in ("SBVAE", "ScoreSDE", "VAE", "FlowMatching"):
+    if name in ("SBVAE", "ScoreSDE", "DiscreteDiffusion", "VAE", "FlowMatching"):
         import skbridge
 
         params = {"random_state": seed}

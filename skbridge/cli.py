@@ -568,7 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="scoresde",
         help="scoresde: score-based diffusion (default); sbvae: SB-VAE, a learned encoder on "
         "top; vae: a Gaussian-latent VAE; flow: flow matching (fast few-step sampling); "
-        "discrete: categorical diffusion (graphs and token sequences only)",
+        "discrete: categorical diffusion (graphs, token sequences, tables: categories as categories)",
     )
     p.add_argument("--max-iter", type=int, help="training iterations (default: the model's)")
     p.add_argument(

@@ -256,6 +256,12 @@ def test_series_tokens_and_graphs_round_trip(tmp_path):
     assert len(sorted((tmp_path / "sampled_d").glob("*.graphml"))) == 3
     ok("fit", tmp_path / "dna.txt", "-o", tmp_path / "dt.skb", *model)
     ok("score", tmp_path / "dt.skb", tmp_path / "dna.txt")
+    # and on a table: its categorical column stays categories
+    make_table(80, seed=0).to_csv(tmp_path / "t.csv", index=False)
+    ok("fit", tmp_path / "t.csv", "-o", tmp_path / "tt.skb", *model, "--categorical", "code")
+    ok("sample", tmp_path / "tt.skb", "-n", 6, "-o", tmp_path / "ts.csv")
+    assert set(pd.read_csv(tmp_path / "ts.csv")["code"]) <= set(make_table(80)["code"])
+    ok("score", tmp_path / "tt.skb", tmp_path / "t.csv")
 
 
 def test_fit_with_a_checkpoint_resumes_and_cleans_up(tmp_path, monkeypatch):

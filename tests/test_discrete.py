@@ -1,6 +1,7 @@
 """DiscreteDiffusion: exact categories in samples, the posterior of marginal transitions,
-the bound against the model's exact log-probability on a small closed-form case, the
-network's equivariance on one-hot graphs with repeated eigenvalues, and bad input."""
+the bound against the model's exact log-probability on small closed-form cases (graphs,
+sequences, a table's numbers), the network's equivariance on one-hot graphs with repeated
+eigenvalues, mixed tables, and bad input."""
 
 import itertools
 
@@ -10,7 +11,7 @@ import torch
 
 import skbridge
 from skbridge import DiscreteDiffusion
-from skbridge.data import GraphCodec, TabularCodec, make_community_small
+from skbridge.data import GraphCodec, make_community_small
 from skbridge.models import _discrete
 from skbridge.models._discrete import _bound, _kl, cosine_alpha_bar, marginal_posterior
 from skbridge.nets._graph import GraphDriftNet
@@ -202,7 +203,7 @@ def test_bound_against_exact_log_probability():
             torch.rand((n, *s), generator=gen, dtype=torch.float64) for s in ((S,), (S, 3), (S, 3))
         ]
         with torch.no_grad():
-            est = _bound(module, P.expand(n, -1), draws[0], draws[1:]).numpy()
+            est = _bound(module, P.expand(n, -1), draws).numpy()
         se = est.std() / np.sqrt(n)
         assert abs(est.mean() - elbo) < 4 * se + 1e-9, (S, est.mean(), elbo, se)
     # score_samples runs the same estimator on the fitted (float32) network
@@ -280,12 +281,8 @@ def test_sampling_steps_and_evaluations(monkeypatch):
 
 def test_bad_input_and_save_load(tmp_path):
     X = np.random.default_rng(0).normal(size=(30, 2))
-    with pytest.raises(ValueError, match="DiscreteDiffusion models graphs"):
-        DiscreteDiffusion(**FAST).fit(X)
     with pytest.raises(ValueError, match="'data' parameter"):
-        DiscreteDiffusion(data="tabular", **FAST).fit(X)
-    with pytest.raises(ValueError, match="graphs and token sequences, not tabular"):
-        DiscreteDiffusion(data=TabularCodec(), **FAST).fit(X)
+        DiscreteDiffusion(data="tables", **FAST).fit(X)
     series = np.random.default_rng(0).normal(size=(20, 8, 2))
     with pytest.raises(ValueError, match="not real-valued series"):
         DiscreteDiffusion(**FAST).fit(series)
@@ -369,5 +366,112 @@ def test_sequence_bound_against_exact_log_probability():
     for S in (T, 2):
         u = [torch.rand((n, *s), generator=gen, dtype=torch.float64) for s in ((S,), (S, 3))]
         with torch.no_grad():
-            est = _bound(module, P.expand(n, -1), u[0], u[1:]).numpy()
+            est = _bound(module, P.expand(n, -1), u).numpy()
         assert abs(est.mean() - elbo) < 4 * est.std() / np.sqrt(n) + 1e-9, (S, est.mean(), elbo)
+
+
+def _mixed_table(n=400, seed=0):
+    """Categories with a deterministic pair (a wife is female, a husband male), an integer
+    and a float column that depends on a category."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["F", "M"], n)
+    rel = np.where(
+        sex == "F", rng.choice(["Wife", "Other"], n), rng.choice(["Husband", "Other"], n)
+    )
+    return pd.DataFrame(
+        {
+            "sex": sex,
+            "rel": rel,
+            "age": rng.integers(18, 80, n),
+            "income": np.round(rng.normal(3.0 + (sex == "M"), 1.0, n), 3),
+        }
+    )
+
+
+def test_mixed_table_fit_sample_score():
+    """Tables: categories stay exact levels of their column (the deterministic pair kept),
+    numbers keep their dtype, range and dependence on a category, scores are finite and
+    change with the units of the float column as a density's do."""
+    df = _mixed_table()
+    model = DiscreteDiffusion(max_iter=600, random_state=0).fit(df)
+    s = model.sample(400, random_state=1)
+    assert list(s.columns) == list(df.columns) and (s.dtypes == df.dtypes).all()
+    assert set(s["sex"]) <= {"F", "M"} and set(s["rel"]) <= {"Wife", "Husband", "Other"}
+    wrong = ((s.rel == "Wife") & (s.sex == "M")) | ((s.rel == "Husband") & (s.sex == "F"))
+    assert wrong.mean() < 0.05  # independent columns would give about 0.25
+    assert s["age"].between(df["age"].min(), df["age"].max()).all()
+    gap = s.groupby("sex")["income"].mean()
+    assert gap["M"] - gap["F"] == pytest.approx(1.0, abs=0.35)  # SE of the gap ~0.1
+    scores = model.score_samples(df.iloc[:20])
+    assert np.isfinite(scores).all()
+    # a density in the user's units: income in thousandths scores log(1000) less per row
+    scaled = df.assign(income=df["income"] * 1000)
+    other = DiscreteDiffusion(max_iter=600, random_state=0).fit(scaled)
+    shift = other.score_samples(scaled.iloc[:20]) - scores
+    assert np.allclose(shift, -np.log(1000), atol=1e-3)
+    # tables of categories only, and of numbers only
+    assert len(DiscreteDiffusion(**FAST).fit(df[["sex", "rel"]]).sample(5)) == 5
+    numbers = DiscreteDiffusion(**FAST).fit(df[["age", "income"]])
+    assert np.isfinite(numbers.score_samples(df[["age", "income"]].iloc[:5])).all()
+
+
+class _GaussianDenoiser(torch.nn.Module):
+    """The exact noise prediction for standard normal data: E[eps | y_t] = sqrt(1 - ab_t) y_t."""
+
+    def __init__(self, alpha_bar):
+        super().__init__()
+        self.alpha_bar = alpha_bar
+        self.net = torch.nn.Sequential(torch.nn.Linear(1, 1).double())
+
+    def forward(self, t, x):
+        T = self.alpha_bar.shape[0] - 1
+        ab = self.alpha_bar[torch.round(t * T).long()]
+        return (1 - ab).sqrt()[:, None].to(x.dtype) * x
+
+
+def test_table_bound_against_exact_log_density():
+    """One float column with the exact denoiser of standard normal data: the reverse chain
+    is linear-Gaussian, so the model's density of ``y_0`` is N(0, v_0) with v_0 propagated
+    through the chain, and the bound's expectation is a sum of Gaussian expectations in
+    closed form. The closed-form bound stays below the exact log-density (and within a nat
+    of it: fixed posterior variances cost that much on the first steps), and the stratified
+    estimator averages to it, with every step its own stratum and with 4 strata."""
+    T = 12
+    df = _mixed_table()[["income"]]
+    model = DiscreteDiffusion(n_steps=T, max_iter=1, random_state=0).fit(df)
+    module = model.network_.double()
+    ab = module.alpha_bar.numpy()
+    module.net = _GaussianDenoiser(module.alpha_bar)
+    P = torch.as_tensor(model.codec_.encode(df.iloc[:1])[0])
+    y0 = float(P[0, 0])
+    v = 1.0  # Var y_T under the prior, then down the chain: y_{t-1} = A y_t + N(0, var)
+    bound = -0.5 * (ab[T] * y0**2 + (1 - ab[T]) - 1 - np.log(1 - ab[T]))
+    for t in range(T, 0, -1):
+        # y0 - y0_hat = (1 - ab_t) y0 - sqrt(ab_t (1 - ab_t)) z: its mean square
+        sq = (1 - ab[t]) ** 2 * y0**2 + ab[t] * (1 - ab[t])
+        if t == 1:
+            v = ab[1] * v + (1 - ab[1])
+            bound -= 0.5 * np.log(2 * np.pi * (1 - ab[1])) + sq / (2 * (1 - ab[1]))
+            break
+        a = ab[t] / ab[t - 1]
+        coef0 = np.sqrt(ab[t - 1]) * (1 - a) / (1 - ab[t])
+        var = (1 - ab[t - 1]) * (1 - a) / (1 - ab[t])
+        A = coef0 * np.sqrt(ab[t]) + np.sqrt(a) * (1 - ab[t - 1]) / (1 - ab[t])
+        v = A**2 * v + var
+        bound -= coef0**2 * sq / (2 * var)
+    exact = -0.5 * (np.log(2 * np.pi * v) + y0**2 / v)
+    assert bound <= exact and exact - bound < 1.0, (bound, exact)
+    n = 4000
+    gen = torch.Generator().manual_seed(0)
+    for S in (T, 4):
+        draws = [
+            (torch.randn if kind == "normal" else torch.rand)(
+                (n, *shape), generator=gen, dtype=torch.float64
+            )
+            for kind, shape in _discrete._draw_shapes(module, S)
+        ]
+        with torch.no_grad():
+            est = _bound(module, P.expand(n, -1), draws).numpy()
+        se = est.std() / np.sqrt(n)
+        assert abs(est.mean() - bound) < 4 * se, (S, est.mean(), bound, se)

@@ -519,6 +519,10 @@ class NetworkGenerator(GeneratorEstimator):
         """Set what a fresh module learns from the training rows before training (e.g.
         frequencies); nothing by default."""
 
+    def _learning_rate(self, codec) -> float:
+        """The Adam step size for this codec's data (``learning_rate``)."""
+        return float(self.learning_rate)
+
     def _training_batch(self, codec, rows, gen):
         """What ``_loss`` trains on for a batch of packed rows: a fresh dequantisation
         draw by default."""
@@ -540,7 +544,7 @@ class NetworkGenerator(GeneratorEstimator):
         gen = torch_generator(int(seeds[0]), dev)
         trainer = Trainer(
             module,
-            learning_rate=self.learning_rate,
+            learning_rate=self._learning_rate(codec),
             ema_decay=self._ema_decay(),
             total=max_iter,
             check_every=max(1, max_iter // 20),

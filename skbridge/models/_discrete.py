@@ -30,6 +30,19 @@ token included, which pads a sequence to the longest training length, so lengths
 learned), one marginal per position, and a :class:`~skbridge.nets.TemporalConvNet` as the
 network.
 
+Tables: every categorical column is one categorical variable noised towards its training
+frequencies, and the float and integer columns' model coordinates (the codec's
+quantile-normal values; integer values dequantised uniformly in their intervals) are real
+numbers noised by the Gaussian chain :math:`q(y_t \mid y_0) = N(\sqrt{\bar\alpha_t}\,
+y_0, (1 - \bar\alpha_t) I)` on the same schedule (TabDDPM, Kotelnikov et al., ICML
+2023). One MLP reads the noisy row and predicts the categories' clean probabilities
+(cross-entropy) and the numbers' noise (squared error); the numbers' reverse step is the
+Gaussian posterior :math:`q(y_s \mid y_t, \hat y_0)` at the predicted clean numbers. Their
+terms of the bound are the KL divergences of those Gaussians (both of the posterior
+variance), :math:`-\log N(y_0; \hat y_0, 1 - \bar\alpha_1)` at ``t = 1`` (added exactly,
+not sampled), the prior's KL, and the dequantisation's :math:`-\log q(v \mid x)`; the codec
+adds the Jacobian of the numbers' map, so the score is in the user's units.
+
 ``score_samples`` is the variational bound on the log-probability of the graph as encoded
 (in its node order, as for the other models: docs/math.md, "Graphs"):
 
@@ -55,7 +68,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from .._base import as_numpy
+from ..nets._factory import auto_hidden
 from ..nets._graph import GraphDriftNet
+from ..nets._mlp import DriftMLP
 from ..nets._temporal import TemporalConvNet
 from ._base import NetworkGenerator, row_draws
 
@@ -71,18 +86,15 @@ _CHUNK_VARIABLES = 200_000
 
 
 def _chunk_rows(module) -> int:
-    return max(1, min(_CHUNK_ROWS, _CHUNK_VARIABLES // sum(module.sizes())))
+    return max(1, min(_CHUNK_ROWS, _CHUNK_VARIABLES // max(1, module.n_variables())))
 
 
 _AUTO_HIDDEN = (128, 128, 128, 128)  # the graph network of hidden_layer_sizes="auto"
 _AUTO_SEQUENCE_WIDTH = 64  # the sequence network's channels for "auto" (as ScoreSDE's)
-_REFUSED = (
-    "DiscreteDiffusion models graphs and token sequences: pass a list of networkx graphs or "
-    "of token sequences (strings, token lists), or data=GraphCodec(...) / SequenceCodec(); "
-    "for tables and real-valued series use ScoreSDE, SBVAE, FlowMatching or VAE"
-)
 _AUTO_SAMPLING_STEPS = 100  # sampling_steps="auto" (benchmarks: molecules.py, graph_samplers.py)
 _VAL_STRATA = 5  # strata of the monitored held-out bound (its draws are fixed once)
+_AUTO_LR, _AUTO_TABLE_LR = 1e-3, 2e-3  # learning_rate="auto": graphs and sequences, tables
+_Y0_CLIP = 6.0  # a table's predicted clean numbers are clipped to +-6 (model coordinates)
 
 
 def cosine_alpha_bar(n_steps: int) -> np.ndarray:
@@ -123,9 +135,23 @@ class _DiscreteNet(nn.Module):
     schedule. A graph or a sequence is a list of *parts*, each a tensor of categories with a
     mask of the variables that exist (a graph: nodes and pairs; a sequence: positions)."""
 
+    n_numeric = 0  # real coordinates diffused by a Gaussian chain beside the categories
+
     @property
     def n_steps(self) -> int:
         return self.alpha_bar.shape[0] - 1
+
+    def n_variables(self) -> int:
+        """Variables per row (what a network evaluation costs)."""
+        return sum(self.sizes()) + self.n_numeric
+
+    def predict(self, t, cats, masks, y=None):
+        """``(logits per part, predicted noise of the real coordinates or None)``."""
+        return self.logits(t, cats, masks), None
+
+    def extra_draws(self, S):
+        """Noise besides the steps' and the categories' uniforms that the bound needs."""
+        return []
 
     def fit_marginals(self, cats, masks):
         """Set the marginals from training categories: frequencies over the variables that
@@ -248,6 +274,124 @@ class _DiscreteSequenceNet(_DiscreteNet):
         return [self.net(t.to(dtype) / self.n_steps, x).reshape(n, L, W)]
 
 
+class _DiscreteTableNet(_DiscreteNet):
+    r"""Tables: every categorical column is one categorical variable (marginal transitions
+    towards its training frequencies; columns padded to the widest, the padding never
+    drawn), and the model coordinates of the float and integer columns are real numbers
+    noised by the Gaussian chain :math:`q(y_t \mid y_0) = N(\sqrt{\bar\alpha_t}\, y_0,
+    (1 - \bar\alpha_t) I)` on the same schedule (an integer column's coordinate dequantised
+    uniformly in its value's interval, as for the continuous models). One MLP reads the
+    noisy row (numbers and one-hot categories) and predicts the numbers' noise and the
+    categories' clean probabilities."""
+
+    def __init__(self, net, d, numeric, integer, widths, blocks, alpha_bar):
+        super().__init__()
+        self.net = net
+        self.d = int(d)
+        self.register_buffer("alpha_bar", torch.as_tensor(alpha_bar))
+        # the real columns' coordinates in the model vector; which of them are integer
+        # columns, and the packed column holding each one's interval width
+        self.register_buffer("numeric", torch.as_tensor(numeric, dtype=torch.long))
+        self.register_buffer("integer", torch.as_tensor(integer, dtype=torch.long))
+        self.register_buffer("widths", torch.as_tensor(widths, dtype=torch.long))
+        starts = torch.as_tensor([a for a, _ in blocks], dtype=torch.long)
+        sizes = torch.as_tensor([k for _, k in blocks], dtype=torch.long)
+        K = int(sizes.max()) if len(blocks) else 1
+        valid = torch.arange(K)[None, :] < sizes[:, None]
+        self.register_buffer("valid", valid)
+        self.register_buffer(
+            "block_index", torch.where(valid, starts[:, None] + torch.arange(K), 0)
+        )
+        self.register_buffer("category_marginals", valid.double() / valid.sum(1, keepdim=True))
+
+    @property
+    def n_numeric(self) -> int:
+        return int(self.numeric.numel())
+
+    @property
+    def n_categorical(self) -> int:
+        return int(self.valid.shape[0])
+
+    def marginals(self):
+        return [self.category_marginals] if self.n_categorical else []
+
+    def sizes(self):
+        return [self.n_categorical] if self.n_categorical else []
+
+    def fit_marginals(self, cats, masks):
+        """Each column's training frequencies, half a count added to each of its levels."""
+        for c in cats:
+            onehot = nn.functional.one_hot(c, self.valid.shape[1]).double().sum(0)
+            counts = onehot.cpu() + 0.5 * self.valid.cpu()
+            self.category_marginals.copy_(counts / counts.sum(-1, keepdim=True))
+
+    def parts(self, P):
+        """Packed codec rows -> the categorical columns' levels (n, columns)."""
+        n = P.shape[0]
+        if not self.n_categorical:
+            return [], [], P.new_zeros(n, dtype=torch.float64)
+        hot = P[:, self.block_index].masked_fill(~self.valid, -1.0)
+        xc = hot.argmax(-1)
+        return [xc], [torch.ones_like(xc, dtype=torch.bool)], P.new_zeros(n, dtype=torch.float64)
+
+    def real(self, P, u):
+        r"""``(y_0, log width)``: the real coordinates of packed rows ``P`` (float64), an
+        integer column's placed at ``u`` (n, integer columns) in its interval, and
+        :math:`-\log q(v \mid x)` = the sum of the intervals' log widths (n,)."""
+        y = P[:, self.numeric].double()
+        log_width = P.new_zeros(P.shape[0], dtype=torch.float64)
+        if self.integer.numel():
+            width = P[:, self.widths].double()
+            y[:, self.integer] = y[:, self.integer] + u.double() * width
+            log_width = torch.log(width).sum(1)
+        return y, log_width
+
+    def draw_masks(self, n, gen):
+        dev = self.alpha_bar.device
+        return [torch.ones(n, self.n_categorical, dtype=torch.bool, device=dev)][
+            : len(self.sizes())
+        ]
+
+    def join(self, cats, masks, y=None):
+        """Model vectors (n, d): the real coordinates and the categories one-hot."""
+        n = y.shape[0] if y is not None else cats[0].shape[0]
+        V = torch.zeros(n, self.d, dtype=torch.float32, device=self.alpha_bar.device)
+        if self.n_numeric:
+            V[:, self.numeric] = y.float()
+        if cats:
+            V.scatter_(1, self.block_index.gather(1, cats[0].T).T, 1.0)
+        return V
+
+    def predict(self, t, cats, masks, y=None):
+        """Logits of the clean categories (n, columns, widest) and the predicted noise of
+        the real coordinates (n, real columns)."""
+        n = t.shape[0]
+        dtype = self.net.net[-1].weight.dtype
+        x = torch.zeros(n, self.d, dtype=dtype, device=t.device)
+        if self.n_numeric:
+            x[:, self.numeric] = y.to(dtype)
+        if cats:
+            x.scatter_(1, self.block_index.gather(1, cats[0].T).T, 1.0)
+        out = self.net(t.to(dtype) / self.n_steps, x)
+        logits = []
+        if cats:
+            lg = out[:, self.block_index.reshape(-1)].reshape(n, *self.valid.shape)
+            logits = [lg.masked_fill(~self.valid, -math.inf)]
+        return logits, (out[:, self.numeric] if self.n_numeric else None)
+
+    def extra_draws(self, S):
+        """Normal draws of the noisy numbers at each stratum; uniforms placing the integer
+        columns in their intervals; the noisy row at ``t = 1``."""
+        if not self.n_numeric:
+            return []
+        return [
+            ("normal", (S, self.n_numeric)),
+            ("uniform", (int(self.integer.numel()),)),
+            ("normal", (self.n_numeric,)),  # the noisy row at t = 1 (its term is exact)
+            ("uniform", (self.n_categorical,)),
+        ]
+
+
 def _categorical(probs, gen):
     """One draw per row of ``probs`` (..., K), with the torch generator ``gen``."""
     flat = probs.reshape(-1, probs.shape[-1])
@@ -284,13 +428,20 @@ class DiscreteDiffusion(NetworkGenerator):
     :class:`~skbridge.data.GraphCodec`) and token sequences (``"auto"`` with a list of
     strings or token lists, ``"sequence"``, or a :class:`~skbridge.data.SequenceCodec`): each
     position is a category of the alphabet plus the end token, noised towards that
-    position's training frequencies. Tables and real-valued series are refused.
+    position's training frequencies. Tables (``"auto"`` with a DataFrame or array,
+    ``"tabular"``, or a :class:`~skbridge.data.TabularCodec`): categorical columns are
+    categories as above, numbers diffuse by a Gaussian chain beside them (module
+    docstring). On UCI Adult (defaults, 3 seeds) a classifier told its samples from real
+    rows with a ROC AUC of 0.688 against ScoreSDE's 0.854, and its held-out bound was 6.9
+    nats per row tighter; ScoreSDE called 14% of its sampled wives male, this model 0.8%
+    (benchmarks/README.md). Real-valued series are refused.
 
     Parameters
     ----------
-    data : "auto", "graph", "sequence" or a codec, default="auto"
-        How graphs or token sequences become categories: a GraphCodec's ``node_attr`` and
-        ``edge_attr`` are the modelled node and edge categories.
+    data : "auto", "graph", "sequence", "tabular" or a codec, default="auto"
+        How graphs, token sequences or tables become categories (and a table's numbers):
+        a GraphCodec's ``node_attr`` and ``edge_attr`` are the modelled node and edge
+        categories.
     n_steps : int, default=500
         Diffusion steps ``T`` of the schedule (DiGress uses 500).
     sampling_steps : int or "auto", default="auto"
@@ -311,12 +462,15 @@ class DiscreteDiffusion(NetworkGenerator):
         entry; ``"auto"``: ``(128, 128, 128, 128)``. On QM9 (5000 iterations, seed 0) it
         sampled molecules valid at 0.967 against 0.900 for ``(64, 64, 64)``, at about 1.8x
         the fit time (benchmarks/README.md). Sequences: the convolution's channels are the
-        widest entry (``"auto"``: 64, as for ScoreSDE).
+        widest entry (``"auto"``: 64, as for ScoreSDE). Tables: the MLP's hidden layers
+        (``"auto"``: ScoreSDE's, three layers sized by the model dimension).
     max_iter : int, default=3000
-        Optimisation steps (mini-batches of graphs).
+        Optimisation steps (mini-batches of graphs, sequences or table rows).
     batch_size : int, default=256
-    learning_rate : float, default=1e-3
-        Adam step size.
+    learning_rate : float or "auto", default="auto"
+        Adam step size; ``"auto"``: 2e-3 for tables (ScoreSDE's), 1e-3 for graphs and
+        sequences. On UCI Adult (3000 iterations, seed 0) 2e-3 gave a C2ST AUC of 0.692
+        against 0.743 for 1e-3, and a held-out bound 0.9 nats higher.
     ema_decay : float, default=0.995
         The fitted network is an exponential moving average of the trained weights with
         this decay; 0 keeps the last iterate. On QM9 (``(64, 64, 64)``, 5000 iterations,
@@ -368,6 +522,9 @@ class DiscreteDiffusion(NetworkGenerator):
     diffusion models in discrete state-spaces", NeurIPS (2021),
     https://arxiv.org/abs/2107.03006
 
+    A. Kotelnikov, D. Baranchuk, I. Rubachev, A. Babenko, "TabDDPM: modelling tabular data
+    with diffusion models", ICML (2023), https://arxiv.org/abs/2209.15421
+
     Examples
     --------
     >>> import networkx as nx
@@ -384,7 +541,7 @@ class DiscreteDiffusion(NetworkGenerator):
     _parameter_constraints: dict = {
         **NetworkGenerator._parameter_constraints,
         "data": [
-            StrOptions({"auto", "graph", "sequence"}),
+            StrOptions({"auto", "graph", "sequence", "tabular"}),
             NetworkGenerator._parameter_constraints["data"][1],
         ],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
@@ -394,7 +551,7 @@ class DiscreteDiffusion(NetworkGenerator):
         "hidden_layer_sizes": [StrOptions({"auto"}), tuple],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "ema_decay": [Interval(Real, 0, 1, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -413,7 +570,7 @@ class DiscreteDiffusion(NetworkGenerator):
         hidden_layer_sizes="auto",
         max_iter=3000,
         batch_size=256,
-        learning_rate=1e-3,
+        learning_rate="auto",
         ema_decay=0.995,
         early_stopping=False,
         validation_fraction=0.1,
@@ -445,22 +602,11 @@ class DiscreteDiffusion(NetworkGenerator):
 
     # ------------------------------------------------------------------ codec
     def _encode_fit(self, X, warm):
-        if not warm and isinstance(self.data, str) and self.data == "auto":
-            from ..data._codec import is_graph_list
-            from ..data._sequence import is_sequence_data
-
-            if not (is_graph_list(X) or is_sequence_data(X)):
-                raise ValueError(_REFUSED)
         codec, P, offset = super()._encode_fit(X, warm)
         if codec.modality == "sequence" and getattr(codec, "kind_", None) == "real":
             raise ValueError(
-                "DiscreteDiffusion models graphs and token sequences, not real-valued "
-                "series; use ScoreSDE, SBVAE, FlowMatching or VAE for those"
-            )
-        if codec.modality not in ("graph", "sequence"):
-            raise ValueError(
-                f"DiscreteDiffusion models graphs and token sequences, not {codec.modality} "
-                "data; use ScoreSDE, SBVAE, FlowMatching or VAE for tables"
+                "DiscreteDiffusion models graphs, token sequences and tables, not "
+                "real-valued series; use ScoreSDE, SBVAE, FlowMatching or VAE for those"
             )
         return codec, P, offset
 
@@ -471,6 +617,16 @@ class DiscreteDiffusion(NetworkGenerator):
 
     def _build(self, codec):
         alpha_bar = cosine_alpha_bar(int(self.n_steps))
+        if codec.modality == "tabular":
+            d = int(codec.n_latent_)
+            cols = [c for c in codec._cols if c.kind in ("float", "integer")]
+            integer = [i for i, c in enumerate(cols) if c.kind == "integer"]
+            widths = [d + k for k in range(len(integer))]
+            blocks = [(a, b - a) for a, b in codec.onehot_blocks_]
+            hidden = auto_hidden(d) if self.hidden_layer_sizes == "auto" else self._hidden(())
+            net = DriftMLP(d, hidden)
+            numeric = [c.slice.start for c in cols]
+            return _DiscreteTableNet(net, d, numeric, integer, widths, blocks, alpha_bar)
         if codec.modality == "sequence":
             L, W = codec.event_shape_
             width = max(self._hidden((_AUTO_SEQUENCE_WIDTH,)))
@@ -494,11 +650,18 @@ class DiscreteDiffusion(NetworkGenerator):
 
     def _init_module(self, module, x_train):
         """The marginals, from the training rows (see :meth:`_DiscreteNet.fit_marginals`)."""
+        if not module.marginals():  # a table of numbers (maybe memory-mapped rows)
+            return
         cats, masks, _ = module.parts(x_train)
         module.fit_marginals(cats, masks)
 
     def _ema_decay(self) -> float:
         return float(self.ema_decay)
+
+    def _learning_rate(self, codec) -> float:
+        if isinstance(self.learning_rate, str):
+            return _AUTO_TABLE_LR if codec.modality == "tabular" else _AUTO_LR
+        return float(self.learning_rate)
 
     def _module(self):
         return self.network_
@@ -521,12 +684,21 @@ class DiscreteDiffusion(NetworkGenerator):
             ab = module.alpha_bar[t].float().reshape(n, *([1] * c.dim()))
             q = ab * nn.functional.one_hot(c, m.shape[-1]).float() + (1 - ab) * m.float()
             noisy.append(_categorical(q, gen))
+        yt = eps = None
+        if module.n_numeric:  # a table's numbers: the Gaussian chain at the same step
+            u = torch.rand((n, module.integer.numel()), generator=gen, device=P.device)
+            y0, _ = module.real(P, u)
+            eps = torch.randn(y0.shape, generator=gen, device=P.device, dtype=y0.dtype)
+            ab = module.alpha_bar[t][:, None]
+            yt = ab.sqrt() * y0 + (1 - ab).sqrt() * eps
         loss = P.new_zeros(())
         weights = [1.0, float(self.edge_weight)][: len(cats)]
-        logits = module.logits(t, noisy, masks)
+        logits, eps_hat = module.predict(t, noisy, masks, yt)
         for logit, c, mask, w in zip(logits, cats, masks, weights, strict=True):
             if mask.any():
                 loss = loss + w * nn.functional.cross_entropy(logit[mask], c[mask])
+        if eps_hat is not None:
+            loss = loss + ((eps_hat - eps.to(eps_hat.dtype)) ** 2).mean()
         return loss
 
     def _check_outputs(self, X):
@@ -541,12 +713,13 @@ class DiscreteDiffusion(NetworkGenerator):
 
         def log_density(module):
             if not draws:
-                shapes = [(S,)] + [(S, size) for size in module.sizes()]
+                draw = {"uniform": torch.rand, "normal": torch.randn}
                 draws.extend(
-                    torch.rand((n, *sh), generator=gen, device=P_val.device) for sh in shapes
+                    draw[kind]((n, *sh), generator=gen, device=P_val.device)
+                    for kind, sh in _draw_shapes(module, S)
                 )
             with torch.no_grad():
-                return as_numpy(_bound(module, P_val, draws[0], draws[1:]))
+                return as_numpy(_bound(module, P_val, draws))
 
         return log_density
 
@@ -580,13 +753,27 @@ class DiscreteDiffusion(NetworkGenerator):
         with torch.no_grad():
             for start in range(0, P.shape[0], chunk):
                 p = P[start : start + chunk]
-                shapes = [(S,)] + [(S, size) for size in module.sizes()]
-                draws = row_draws(
-                    p.cpu().numpy(), self._score_seed, *(("uniform", s) for s in shapes)
-                )
+                draws = row_draws(p.cpu().numpy(), self._score_seed, *_draw_shapes(module, S))
                 draws = [torch.from_numpy(d).to(p.device) for d in draws]
-                out.append(as_numpy(_bound(module, p, draws[0], draws[1:])))
+                out.append(as_numpy(_bound(module, p, draws)))
         return np.concatenate(out)
+
+
+def _gaussian_term(y0, yt, eps, ab_t, ab_s):
+    r"""The numbers' term of the bound at step ``t`` (``ab_t``, ``ab_s`` (n,) at ``t`` and
+    ``t - 1``): :math:`\mathrm{KL}(q(y_{t-1} \mid y_t, y_0) \,\|\, q(y_{t-1} \mid y_t,
+    \hat y_0))` for ``t > 1``, both Gaussians of the posterior variance, and
+    :math:`-\log N(y_0; \hat y_0, 1 - \bar\alpha_1)` at ``t = 1``; summed over the
+    numbers (n,)."""
+    y0_hat = _clean(yt, eps, ab_t[:, None])
+    sq = ((y0 - y0_hat) ** 2).sum(1)
+    first = ab_s == 1.0
+    a = ab_t / ab_s
+    var = torch.where(first, 1 - ab_t, (1 - ab_s) * (1 - a) / (1 - ab_t))
+    coef2 = torch.where(first, torch.ones_like(a), ab_s * (1 - a) ** 2 / (1 - ab_t) ** 2)
+    kl = coef2 * sq / (2 * var)
+    nll = 0.5 * y0.shape[1] * torch.log(2 * math.pi * var) + sq / (2 * var)
+    return torch.where(first, nll, kl)
 
 
 def _reverse_chain(module, n, grid, gen):
@@ -600,21 +787,52 @@ def _reverse_chain(module, n, grid, gen):
     ]
     ab = module.alpha_bar
     dev = ab.device
+    y = None
+    if module.n_numeric:
+        y = torch.randn((n, module.n_numeric), generator=gen, device=dev, dtype=torch.float64)
     for t, s in zip(grid[:-1].tolist(), grid[1:].tolist(), strict=True):
-        logits = module.logits(torch.full((n,), t, device=dev), cats, masks)
+        logits, eps = module.predict(torch.full((n,), t, device=dev), cats, masks, y)
         cats = [
             _categorical(
                 marginal_posterior(lg.double().softmax(-1), c, m, ab[t], ab[s]).float(), gen
             )
             for lg, c, m in zip(logits, cats, margs, strict=True)
         ]
-    return module.join(cats, masks)
+        if y is not None:  # q(y_s | y_t, y_0) at the predicted y_0; at s = 0 that y_0
+            y0 = _clean(y, eps.double(), ab[t])
+            if s == 0:
+                y = y0
+                continue
+            a = ab[t] / ab[s]
+            mean = (ab[s].sqrt() * (1 - a) * y0 + a.sqrt() * (1 - ab[s]) * y) / (1 - ab[t])
+            std = ((1 - ab[s]) * (1 - a) / (1 - ab[t])).sqrt()
+            y = mean + std * torch.randn(y.shape, generator=gen, device=dev, dtype=y.dtype)
+    return module.join(cats, masks) if y is None else module.join(cats, masks, y)
 
 
-def _bound(module, P, u_steps, u_parts):
+def _draw_shapes(module, S):
+    """``(kind, shape)`` of the noise the bound of one row takes: the steps, each part's
+    uniforms, then the module's extra draws (a table's numbers)."""
+    return (
+        [("uniform", (S,))] + [("uniform", (S, k)) for k in module.sizes()] + module.extra_draws(S)
+    )
+
+
+def _clean(y, eps, ab_t):
+    r"""The predicted clean numbers from noisy ``y`` and predicted noise ``eps`` at
+    :math:`\bar\alpha_t`, clipped to +-_Y0_CLIP (model coordinates are about standard
+    normal; the clip is part of the model, in sampling and in the bound alike)."""
+    return ((y - (1 - ab_t).sqrt() * eps) / ab_t.sqrt()).clamp(-_Y0_CLIP, _Y0_CLIP)
+
+
+def _bound(module, P, draws):
     """The variational bound of packed rows ``P`` (n,), estimated with one step drawn in each
-    of ``S`` strata of ``1..T`` (``u_steps`` (n, S)) and the noisy categories of each part
-    drawn at it by the inverse CDF of ``u_parts`` (one (n, S, variables) per part)."""
+    of ``S`` strata of ``1..T`` (``draws[0]`` (n, S) uniforms) and the noisy categories of
+    each part drawn at it by the inverse CDF of the next draws (one (n, S, variables) per
+    part); a table's numbers take two more: (n, S, numbers) normals and (n, integer
+    columns) uniforms (:meth:`_DiscreteTableNet.real`)."""
+    u_steps = draws[0]
+    u_parts = draws[1 : 1 + len(module.sizes())]
     cats, masks, log_prior = module.parts(P)
     n, S = u_steps.shape
     T = module.n_steps
@@ -628,6 +846,12 @@ def _bound(module, P, u_steps, u_parts):
     total = log_prior.double()
     for o, m, w in zip(onehots, margs, weights, strict=True):
         total = total - (_kl(ab[T] * o + (1 - ab[T]) * m, m.expand_as(o)) * w).sum(1)
+    y0 = None
+    if module.n_numeric:  # -log q(v | x) of the dequantisation, then KL(q(y_T | y_0) || N(0, I))
+        z, u_int, z1, u1 = draws[1 + len(module.sizes()) :]
+        y0, log_width = module.real(P, u_int)
+        total = total + log_width
+        total = total - 0.5 * (ab[T] * y0**2 + (1 - ab[T]) - 1 - torch.log(1 - ab[T])).sum(1)
     bounds = np.round(np.linspace(0, T, S + 1)).astype(np.int64)
     for j in range(S):
         width = int(bounds[j + 1] - bounds[j])
@@ -636,7 +860,14 @@ def _bound(module, P, u_steps, u_parts):
         for o, m, u in zip(onehots, margs, u_parts, strict=True):
             ab_t = ab[t][:, None, None]
             noisy.append(_inverse_cdf(ab_t * o + (1 - ab_t) * m, u[:, j]))
-        logits = module.logits(t, noisy, masks)
+        yt = None
+        if y0 is not None:
+            ab_t = ab[t][:, None]
+            yt = ab_t.sqrt() * y0 + (1 - ab_t).sqrt() * z[:, j].double()
+        logits, eps = module.predict(t, noisy, masks, yt)
+        if y0 is not None:  # t = 1 is added exactly below (its term dwarfs the others)
+            term = _gaussian_term(y0, yt, eps.double(), ab[t], ab[t - 1])
+            total = total - width * torch.where(t > 1, term, torch.zeros_like(term))
         for o, m, w, xt, lg in zip(onehots, margs, weights, noisy, logits, strict=True):
             ab_t, ab_s = ab[t][:, None].expand_as(xt), ab[t - 1][:, None].expand_as(xt)
             kl = _kl(
@@ -644,4 +875,13 @@ def _bound(module, P, u_steps, u_parts):
                 marginal_posterior(lg.double().softmax(-1), xt, m, ab_t, ab_s),
             )
             total = total - width * (kl * w).sum(1)
+    if y0 is not None:  # the numbers' decoder term, -log N(y_0; y0_hat(y_1), 1 - ab_1)
+        noisy = [
+            _inverse_cdf(ab[1] * o + (1 - ab[1]) * m, u1)
+            for o, m in zip(onehots, margs, strict=True)
+        ]
+        y1 = ab[1].sqrt() * y0 + (1 - ab[1]).sqrt() * z1.double()
+        one = torch.ones(n, dtype=torch.long, device=P.device)
+        _, eps = module.predict(one, noisy, masks, y1)
+        total = total - _gaussian_term(y0, y1, eps.double(), ab[one], ab[one - 1])
     return total
