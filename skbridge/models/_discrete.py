@@ -352,12 +352,12 @@ class _DiscreteTableNet(_DiscreteNet):
             : len(self.sizes())
         ]
 
-    def join(self, cats, masks, y=None):
+    def join(self, cats, masks, y=None, dtype=torch.float32):
         """Model vectors (n, d): the real coordinates and the categories one-hot."""
         n = y.shape[0] if y is not None else cats[0].shape[0]
-        V = torch.zeros(n, self.d, dtype=torch.float32, device=self.alpha_bar.device)
+        V = torch.zeros(n, self.d, dtype=dtype, device=self.alpha_bar.device)
         if self.n_numeric:
-            V[:, self.numeric] = y.float()
+            V[:, self.numeric] = y.to(dtype)
         if cats:
             V.scatter_(1, self.block_index.gather(1, cats[0].T).T, 1.0)
         return V
@@ -367,12 +367,7 @@ class _DiscreteTableNet(_DiscreteNet):
         the real coordinates (n, real columns)."""
         n = t.shape[0]
         dtype = self.net.net[-1].weight.dtype
-        x = torch.zeros(n, self.d, dtype=dtype, device=t.device)
-        if self.n_numeric:
-            x[:, self.numeric] = y.to(dtype)
-        if cats:
-            x.scatter_(1, self.block_index.gather(1, cats[0].T).T, 1.0)
-        out = self.net(t.to(dtype) / self.n_steps, x)
+        out = self.net(t.to(dtype) / self.n_steps, self.join(cats, masks, y, dtype))
         logits = []
         if cats:
             lg = out[:, self.block_index.reshape(-1)].reshape(n, *self.valid.shape)
