@@ -523,6 +523,11 @@ class NetworkGenerator(GeneratorEstimator):
         """The Adam step size for this codec's data (``learning_rate``)."""
         return float(self.learning_rate)
 
+    def _max_iter(self, codec, n_train: int) -> int:
+        """The optimisation steps for ``n_train`` training rows of this codec's data
+        (``max_iter``)."""
+        return int(self.max_iter)
+
     def _training_batch(self, codec, rows, gen):
         """What ``_loss`` trains on for a batch of packed rows: a fresh dequantisation
         draw by default."""
@@ -540,7 +545,7 @@ class NetworkGenerator(GeneratorEstimator):
             module = build_seeded(seeds[2], lambda: self._build(codec)).to(dev)
             self._init_module(module, fd.x_train)
 
-        max_iter = int(self.max_iter)
+        max_iter = self._max_iter(codec, fd.x_train.shape[0])
         gen = torch_generator(int(seeds[0]), dev)
         trainer = Trainer(
             module,
