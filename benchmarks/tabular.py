@@ -263,13 +263,18 @@ class _Resample:
         return self.df.iloc[rng.integers(0, len(self.df), n)].reset_index(drop=True)
 
 
-def make_generator(name: str, quick: bool, seed: int = 0):
-    if name in ("SBVAE", "ScoreSDE", "DiscreteDiffusion", "VAE", "FlowMatching"):
+SKBRIDGE_MODELS = ("SBVAE", "ScoreSDE", "DiscreteDiffusion", "VAE", "FlowMatching")
+
+
+def make_generator(name: str, quick: bool, seed: int = 0, max_iter=None):
+    if name in SKBRIDGE_MODELS:
         import skbridge
 
         params = {"random_state": seed}
         if quick:
             params["max_iter"] = 200
+        if max_iter is not None:
+            params["max_iter"] = max_iter
         return getattr(skbridge, name)(**params)
     if name in ("TVAE", "CTGAN", "GaussianCopula"):
         return _SDV(name, quick, seed)
@@ -290,12 +295,12 @@ def _rss_mib() -> float:
         return float("nan")
 
 
-def _run_one(dataset: str, model: str, quick: bool, seed: int, queue):
+def _run_one(dataset: str, model: str, quick: bool, seed: int, queue, max_iter=None):
     """Child process: fit, time, sample; the synthetic rows go back to the parent."""
     try:
         warnings.simplefilter("ignore")
         train, test = split(dataset, seed)
-        gen = make_generator(model, quick, seed)
+        gen = make_generator(model, quick, seed, max_iter)
         rss0 = _rss_mib()
         t0 = time.perf_counter()
         gen.fit(train)
@@ -437,7 +442,10 @@ def evaluate(dataset: str, train, test, synth, seed: int = 0, synth_train=None) 
     return out
 
 
-def run(datasets, models, quick=False, seed=0, timeout=3600):
+def run(datasets, models, quick=False, seed=0, timeout=3600, max_iter=None):
+    """Rows of every model on every dataset for one seed; ``max_iter`` sets the skbridge
+    models' (their rows are then labelled ``"<model>, max_iter=<n>"``; the others run as
+    always)."""
     import pandas as pd
 
     ctx = multiprocessing.get_context("spawn")
@@ -460,7 +468,7 @@ def run(datasets, models, quick=False, seed=0, timeout=3600):
             if model in NUMERIC_ONLY and not numeric:
                 continue
             queue = ctx.Queue()
-            proc = ctx.Process(target=_run_one, args=(dataset, model, quick, seed, queue))
+            proc = ctx.Process(target=_run_one, args=(dataset, model, quick, seed, queue, max_iter))
             proc.start()
             try:
                 res = queue.get(timeout=timeout)
@@ -469,7 +477,10 @@ def run(datasets, models, quick=False, seed=0, timeout=3600):
             proc.join(10)
             if proc.is_alive():
                 proc.kill()
-            row = {"dataset": dataset, "model": model, "seed": seed}
+            label = model
+            if max_iter is not None and model in SKBRIDGE_MODELS:
+                label = f"{model}, max_iter={max_iter}"
+            row = {"dataset": dataset, "model": label, "seed": seed}
             if res["ok"]:
                 synth = res.pop("synthetic")
                 path = res["info"].pop("synthetic_train_path", None)
@@ -532,11 +543,14 @@ def markdown(rows) -> str:
 
 def main(argv=None):
     parser = argument_parser(__doc__, DATASETS, MODELS)
+    parser.add_argument(
+        "--max-iter", type=int, default=None, help="the skbridge models' max_iter (default: theirs)"
+    )
     args = parser.parse_args(argv)
     t0 = time.time()
     rows = []
     for seed in args.seeds if args.seeds is not None else [args.seed]:
-        rows += run(args.datasets, args.models, quick=args.quick, seed=seed)
+        rows += run(args.datasets, args.models, args.quick, seed, max_iter=args.max_iter)
     finish(args, rows, "benchmarks/tabular.py", t0, order=DATASETS, markdown=markdown)
 
 

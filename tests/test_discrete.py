@@ -475,24 +475,3 @@ def test_table_bound_against_exact_log_density():
             est = _bound(module, P.expand(n, -1), draws).numpy()
         se = est.std() / np.sqrt(n)
         assert abs(est.mean() - bound) < 4 * se, (S, est.mean(), bound, se)
-
-
-def test_auto_max_iter_grows_with_the_table(monkeypatch):
-    """``max_iter="auto"``: a fixed count for graphs, about a fixed number of passes over the
-    rows for tables, between a floor and a cap (constants shrunk here to keep fits short)."""
-    monkeypatch.setattr(_discrete, "_AUTO_ITER", 6)
-    monkeypatch.setattr(_discrete, "_AUTO_TABLE_EPOCHS", 2)
-    monkeypatch.setattr(_discrete, "_AUTO_TABLE_MAX_ITER", 40)
-    rng = np.random.default_rng(0)
-    small = dict(n_steps=5, n_score_steps=2, hidden_layer_sizes=(8,), batch_size=10)
-
-    def iterations(n_rows, **params):
-        X = rng.normal(size=(n_rows, 2))
-        return DiscreteDiffusion(random_state=0, **small, **params).fit(X).n_iter_
-
-    assert iterations(20) == 6  # 2 passes of 10-row batches: 4, below the floor
-    assert iterations(95) == 19  # ceil(2 * 95 / 10)
-    assert iterations(500) == 40  # 100 passes' worth, capped
-    assert iterations(95, max_iter=7) == 7  # an explicit count wins
-    graphs = _molecule_like(30)
-    assert DiscreteDiffusion(random_state=0, **small).fit(graphs).n_iter_ == 6

@@ -644,3 +644,36 @@ def test_iter_samples_streams_reproducible_chunks_in_bounded_memory(data):
     streamed = peak_mib(lambda: sum(len(c) for c in model.iter_samples(n, chunk_size=10_000)))
     whole = peak_mib(lambda: len(model.sample(n)))
     assert streamed < 0.25 * whole, (streamed, whole)
+
+
+@pytest.mark.parametrize("cls", ["ScoreSDE", "SBVAE", "DiscreteDiffusion"])
+def test_auto_max_iter_grows_with_the_table(cls, monkeypatch):
+    """``max_iter="auto"``: a fixed count for graphs, a fixed number of passes over a table's
+    rows between a floor and a cap (the constants are shrunk here to keep the fits short)."""
+    import skbridge
+    from skbridge.models import _base
+
+    monkeypatch.setattr(_base, "AUTO_MAX_ITER", 6)
+    monkeypatch.setattr(_base, "AUTO_TABLE_PASSES", 2)
+    monkeypatch.setattr(_base, "AUTO_TABLE_MAX_ITER", 40)
+    rng = np.random.default_rng(0)
+    small = dict(random_state=0, hidden_layer_sizes=(8,), batch_size=10, n_steps=5)
+    if cls == "DiscreteDiffusion":
+        small.update(n_score_steps=2)
+    else:
+        small.update(n_elbo_samples=1)
+    if cls == "SBVAE":
+        small.update(encoder="frozen")  # n_iter_ counts decoder steps only
+
+    def iterations(data, **params):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a few iterations: far from convergence
+            return getattr(skbridge, cls)(**small, **params).fit(data).n_iter_
+
+    assert iterations(rng.normal(size=(20, 2))) == 6  # 2 passes of 10-row batches: 4 < 6
+    assert iterations(rng.normal(size=(95, 2))) == 19  # ceil(2 * 95 / 10)
+    assert iterations(rng.normal(size=(500, 2))) == 40  # 100 passes' worth, capped
+    assert iterations(rng.normal(size=(95, 2)), max_iter=7) == 7  # an explicit count wins
+    nx = pytest.importorskip("networkx")
+    graphs = [nx.path_graph(int(k)) for k in rng.integers(3, 7, 30)]
+    assert iterations(graphs) == 6

@@ -57,6 +57,24 @@ _SAMPLING_BOUND = 100.0
 __all__ = ["GeneratorEstimator", "NetworkGenerator", "row_generators", "row_draws"]
 
 
+# max_iter="auto" (DiscreteDiffusion, ScoreSDE, SBVAE): graphs and sequences get
+# AUTO_MAX_ITER; tables about AUTO_TABLE_PASSES passes over the training rows, within
+# [AUTO_MAX_ITER, AUTO_TABLE_MAX_ITER] (benchmarks/README.md: "max_iter='auto'")
+AUTO_MAX_ITER, AUTO_TABLE_PASSES, AUTO_TABLE_MAX_ITER = 3000, 1250, 12000
+
+
+def resolve_max_iter(max_iter, codec, n_train: int, batch_size: int) -> int:
+    """``max_iter`` for a fit on ``n_train`` rows of ``codec``'s data, ``"auto"`` resolved:
+    3000 for graphs and sequences; for tables ``1250 * n_train / batch_size`` (1250 passes
+    over the rows), at least 3000 and at most 12000."""
+    if not isinstance(max_iter, str):
+        return int(max_iter)
+    if codec.modality != "tabular":
+        return AUTO_MAX_ITER
+    passes = math.ceil(AUTO_TABLE_PASSES * n_train / min(int(batch_size), n_train))
+    return min(AUTO_TABLE_MAX_ITER, max(AUTO_MAX_ITER, passes))
+
+
 def row_generators(rows: np.ndarray, seed: int):
     """One numpy Generator per row, seeded by ``seed`` and a hash of the row's bytes.
 
@@ -487,6 +505,11 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
         tags.non_deterministic = False
         return tags
 
+    def _max_iter(self, codec, n_train: int) -> int:
+        """The optimisation steps for ``n_train`` training rows of this codec's data
+        (``max_iter``, ``"auto"`` resolved by :func:`resolve_max_iter`)."""
+        return resolve_max_iter(self.max_iter, codec, n_train, self.batch_size)
+
 
 # ---------------------------------------------------------------------------- baselines
 class NetworkGenerator(GeneratorEstimator):
@@ -522,11 +545,6 @@ class NetworkGenerator(GeneratorEstimator):
     def _learning_rate(self, codec) -> float:
         """The Adam step size for this codec's data (``learning_rate``)."""
         return float(self.learning_rate)
-
-    def _max_iter(self, codec, n_train: int) -> int:
-        """The optimisation steps for ``n_train`` training rows of this codec's data
-        (``max_iter``)."""
-        return int(self.max_iter)
 
     def _training_batch(self, codec, rows, gen):
         """What ``_loss`` trains on for a batch of packed rows: a fresh dequantisation

@@ -172,7 +172,7 @@ class DiffusionEstimator(GeneratorEstimator):
         "time_grid": [StrOptions(set(TIME_GRIDS))],
         "hidden_layer_sizes": [StrOptions({"auto"}), tuple],
         "categorical": [StrOptions({"posterior", "free"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "ema_decay": [Interval(Real, 0, 1, closed="left")],
@@ -200,7 +200,7 @@ class DiffusionEstimator(GeneratorEstimator):
     def _train(self, run: DecoderTraining, encoder, warm: bool) -> dict:
         """Train; returns what :meth:`_adopt_encoder` needs. ScoreSDE: ``max_iter`` steps
         of denoising score matching against the reference encoder."""
-        run.run_decoder(int(self.max_iter), "decoder" if warm else "score", self.early_stopping)
+        run.run_decoder(run.settings.max_iter, "decoder" if warm else "score", self.early_stopping)
         return {}
 
     def _adopt_encoder(self, encoder, info: dict):
@@ -211,9 +211,9 @@ class DiffusionEstimator(GeneratorEstimator):
         return None
 
     # ----------------------------------------------------------------- fitting
-    def _decoder_settings(self) -> DecoderSettings:
+    def _decoder_settings(self, max_iter: int) -> DecoderSettings:
         return DecoderSettings(
-            max_iter=int(self.max_iter),
+            max_iter=max_iter,
             batch_size=int(self.batch_size),
             learning_rate=float(self.learning_rate),
             ema_decay=float(self.ema_decay),
@@ -224,9 +224,10 @@ class DiffusionEstimator(GeneratorEstimator):
             monitor_train=bool(self.monitor_train),
         )
 
-    def _progress_total(self, warm) -> int:
-        """Iterations the progress bar expects: the most this fit can run."""
-        return int(self.max_iter)
+    def _progress_total(self, warm, max_iter: int) -> int:
+        """Iterations the progress bar expects: the most this fit can run (``max_iter``
+        resolved)."""
+        return max_iter
 
     def _fit(self, X):
         fd = prepare_fit(self, X, hold_out=self._holds_out())
@@ -252,9 +253,9 @@ class DiffusionEstimator(GeneratorEstimator):
             encoder, decoder = build_seeded(fd.seeds[2], build)
             decoder = decoder.to(dev)
         encoder = None if encoder is None else encoder.to(dev)
-        settings = self._decoder_settings()
+        settings = self._decoder_settings(self._max_iter(codec, fd.x_train.shape[0]))
         settings.name = f"{settings.name} on {dev}"
-        settings.progress_total = self._progress_total(fd.warm)
+        settings.progress_total = self._progress_total(fd.warm, settings.max_iter)
         run = DecoderTraining(settings, sde, grid, decoder, fd)
         try:
             info = self._train(run, encoder, fd.warm)

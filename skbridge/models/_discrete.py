@@ -94,9 +94,6 @@ _AUTO_SEQUENCE_WIDTH = 64  # the sequence network's channels for "auto" (as Scor
 _AUTO_SAMPLING_STEPS = 100  # sampling_steps="auto" (benchmarks: molecules.py, graph_samplers.py)
 _VAL_STRATA = 5  # strata of the monitored held-out bound (its draws are fixed once)
 _AUTO_LR, _AUTO_TABLE_LR = 1e-3, 2e-3  # learning_rate="auto": graphs and sequences, tables
-# max_iter="auto": graphs and sequences; tables: about _AUTO_TABLE_EPOCHS passes over the
-# training rows, within [_AUTO_ITER, _AUTO_TABLE_MAX_ITER] (benchmarks: UCI Adult)
-_AUTO_ITER, _AUTO_TABLE_EPOCHS, _AUTO_TABLE_MAX_ITER = 3000, 125, 20000
 _Y0_CLIP = 6.0  # a table's predicted clean numbers are clipped to +-6 (model coordinates)
 
 
@@ -464,12 +461,11 @@ class DiscreteDiffusion(NetworkGenerator):
         (``"auto"``: ScoreSDE's, three layers sized by the model dimension).
     max_iter : int or "auto", default="auto"
         Optimisation steps (mini-batches of graphs, sequences or table rows). ``"auto"``:
-        3000 for graphs and sequences; for tables about 125 passes over the training rows
-        (``125 * n_rows / batch_size``), at least 3000 and at most 20000, so tables below
-        about 6,000 rows get 3000 and UCI Adult's 24,129 training rows get 11,782. On Adult
-        (3 seeds) 12000 iterations instead of 3000 took the C2ST AUC from 0.69 to 0.60 and
-        the ML-efficiency gap to real rows from 0.026 to 0.019, for a fit of about 2
-        minutes on 2 CPU cores.
+        3000 for graphs and sequences; for tables about 1250 passes over the training rows
+        (``1250 * n_rows / batch_size``), at least 3000 and at most 12000 (as for
+        :class:`ScoreSDE`). On UCI Adult (24,129 training rows: 12000; 3 seeds) that took
+        the C2ST AUC from 0.69 (3000) to 0.60 and the ML-efficiency gap to real rows from
+        0.026 to 0.019, for a fit of about 2.5 minutes on one CPU thread.
     batch_size : int, default=256
     learning_rate : float or "auto", default="auto"
         Adam step size; ``"auto"``: 2e-3 for tables (ScoreSDE's), 1e-3 for graphs and
@@ -666,15 +662,6 @@ class DiscreteDiffusion(NetworkGenerator):
         if isinstance(self.learning_rate, str):
             return _AUTO_TABLE_LR if codec.modality == "tabular" else _AUTO_LR
         return float(self.learning_rate)
-
-    def _max_iter(self, codec, n_train: int) -> int:
-        if not isinstance(self.max_iter, str):
-            return int(self.max_iter)
-        if codec.modality != "tabular":
-            return _AUTO_ITER
-        batch = min(int(self.batch_size), n_train)
-        epochs = math.ceil(_AUTO_TABLE_EPOCHS * n_train / batch)
-        return min(_AUTO_TABLE_MAX_ITER, max(_AUTO_ITER, epochs))
 
     def _module(self):
         return self.network_

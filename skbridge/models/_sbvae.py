@@ -245,7 +245,7 @@ class SBVAE(DiffusionEstimator):
         time_grid="uniform",
         hidden_layer_sizes="auto",
         categorical="posterior",
-        max_iter=3000,
+        max_iter="auto",
         batch_size=256,
         learning_rate=2e-3,
         ema_decay=0.995,
@@ -322,8 +322,8 @@ class SBVAE(DiffusionEstimator):
     def _holds_out(self):
         return super()._holds_out() or self.encoder != "frozen"
 
-    def _decoder_settings(self):
-        settings = super()._decoder_settings()
+    def _decoder_settings(self, max_iter):
+        settings = super()._decoder_settings(max_iter)
         settings.control_variate = bool(self.control_variate)
         return settings
 
@@ -333,10 +333,9 @@ class SBVAE(DiffusionEstimator):
     def _h(self):
         return self.encoder_ if self.encoder_kept_ else None
 
-    def _progress_total(self, warm) -> int:
+    def _progress_total(self, warm, max_iter) -> int:
         # the most a fit can run: max_iter, plus an encoder phase that may be discarded and
         # redone as decoder steps; a fit that runs less completes the bar when it ends
-        max_iter = int(self.max_iter)
         if self.encoder == "frozen" or warm:
             return max_iter
         phase = max_iter - int(round(self.warmup_fraction * max_iter))
@@ -347,7 +346,7 @@ class SBVAE(DiffusionEstimator):
     def _train(self, run: DecoderTraining, encoder, warm):
         """Warm-up, encoder phase, decoder phase (the class docstring); a frozen encoder,
         or a warm start, trains the decoder only (against the kept encoder, if any)."""
-        max_iter = int(self.max_iter)
+        max_iter = run.settings.max_iter
         if self.encoder == "frozen" or warm:
             kept = bool(warm and self.encoder_kept_)
             run.h = encoder if kept else None
