@@ -119,3 +119,17 @@ def test_seeds_are_rows_of_their_own_and_tables_show_mean_and_standard_error(tmp
     failed = rows + [{"dataset": "d", "model": "m", "seed": 3, "error": "Traceback\nboom"}]
     table = markdown_tables(failed, [("score", "score", "{:.2f}")])
     assert "| m (seed 3) | failed: boom |" in table and "| m (3 seeds) | 4.67 ± 0.88 |" in table
+
+
+def test_tabular_level_error_averages_every_level_of_every_category():
+    """benchmarks/tabular.py's level error: |training - synthetic frequency| averaged over
+    the levels of all categorical columns; numbers do not count; levels the sample misses
+    count in full."""
+    pd = pytest.importorskip("pandas")
+    import tabular
+
+    train = pd.DataFrame({"a": list("xxyy"), "b": list("pppq"), "n": [1.0, 2.0, 3.0, 4.0]})
+    synth = pd.DataFrame({"a": list("xxxx"), "b": list("pppq"), "n": [9.0, 9.0, 9.0, 9.0]})
+    # a: |0.5 - 1| and |0.5 - 0| (y never sampled); b: exact
+    assert tabular.level_error(train, synth) == pytest.approx((0.5 + 0.5 + 0 + 0) / 4)
+    assert tabular.level_error(train[["n"]], synth[["n"]]) is None
