@@ -66,14 +66,15 @@ class ScoreSDE(DiffusionEstimator):
     max_iter : int or "auto", default="auto"
         Decoder optimisation steps (mini-batches). ``"auto"``: 3000 for graphs and
         sequences; for tables about 1250 passes over the training rows
-        (``1250 * n_rows / batch_size``), at least 3000 and at most 12000, so a table of
-        up to about 600 rows gets 3000 and one of 2,500 rows or more gets 12000. With 12000
-        instead of 3000 (3 seeds) the C2ST AUC fell from 0.64 to 0.53 on two moons and from
-        0.58 to 0.53 on an 8-Gaussian ring (2,400 rows each), and from 0.54 to 0.53 on
-        abalone (3,341). Small tables are where more passes memorise: on wine (142 rows)
-        12000 iterations put the synthetic rows' nearest neighbours among the training
-        rows nearly always (DCR share 0.17-0.20 above its ideal) and the held-out score
-        fell from -35 to -336 (benchmarks/README.md, "max_iter='auto'").
+        (``1250 * n_rows / batch_size``, at least 3000 and at most 12000; the rows left
+        after a validation hold-out, so an SBVAE, which holds out ``validation_fraction``,
+        runs that much fewer). A table of up to about 600 rows gets 3000, one of about 2,500
+        rows or more 12000. With that instead of 3000 (3 seeds) the C2ST AUC fell from 0.64
+        to 0.53 on two moons, from 0.58 to 0.51 on an 8-Gaussian ring (2,400 rows each) and
+        from 0.54 to 0.53 on abalone (3,341). Small tables are where more passes memorise:
+        on wine (142 rows) 12000 iterations put the synthetic rows next to training rows
+        (DCR share 0.175 above its ideal; copies: 0.2) and the held-out score fell from -35
+        to -336 (benchmarks/README.md, "max_iter='auto'").
     batch_size : int, default=256
     learning_rate : float, default=2e-3
         Adam step size of the decoder. On two moons (3000 iterations) 4e-3 gave a better
