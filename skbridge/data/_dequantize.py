@@ -12,10 +12,22 @@ import math
 
 import torch
 
-__all__ = ["relaxed_onehot", "dequantize"]
+__all__ = ["relaxed_onehot", "uniform_in_intervals", "dequantize"]
 
 _HOT_MEAN = 1.0  # mean of the hot coordinate of a relaxed one-hot block
 _HOT_STD = 0.25  # std of every coordinate of the block (the others are N(0, s^2) truncated)
+
+
+def uniform_in_intervals(low: torch.Tensor, width: torch.Tensor, u: torch.Tensor):
+    r"""Integer values spread over their intervals: ``(v, log_q)`` for interval lower ends
+    ``low`` (m, k), widths ``width`` (m, k) and uniforms ``u`` (m, k), in float64.
+
+    ``v = low + u * width`` is uniform on each interval, so :math:`\log q(v \mid x)` (m,)
+    is minus the sum of the intervals' log widths.
+    """
+    width = width.double()
+    v = low.double() + u.double().clamp(1e-7, 1 - 1e-7) * width
+    return v, -torch.log(width).sum(1)
 
 
 def relaxed_onehot(block: torch.Tensor, u: torch.Tensor):

@@ -39,7 +39,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._codec import Codec, is_frame
-from ._dequantize import relaxed_onehot
+from ._dequantize import relaxed_onehot, uniform_in_intervals
 
 __all__ = ["TabularCodec"]
 
@@ -439,12 +439,11 @@ class TabularCodec(Codec):
             return P, torch.zeros(P.shape[0], dtype=P.dtype, device=P.device)
         v = P[:, :d].clone()
         log_q = torch.zeros(P.shape[0], dtype=torch.float64, device=P.device)
-        u = u.double().clamp(1e-7, 1 - 1e-7)
-        for k, col in enumerate(self._int_cols):
-            j = col.slice.start
-            width = P[:, d + k].double()
-            v[:, j] = (P[:, j].double() + u[:, j] * width).to(v.dtype)
-            log_q -= torch.log(width)
+        if self._int_cols:
+            j = [col.slice.start for col in self._int_cols]
+            k = slice(d, d + len(j))
+            vi, log_q = uniform_in_intervals(P[:, j], P[:, k], u[:, j])
+            v[:, j] = vi.to(v.dtype)
         for col in self._cat_cols:
             vb, lq = relaxed_onehot(P[:, col.slice], u[:, col.slice])
             v[:, col.slice] = vb.to(v.dtype)

@@ -68,6 +68,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from .._base import as_numpy
+from ..data._dequantize import uniform_in_intervals
 from ..nets._factory import auto_hidden
 from ..nets._graph import GraphDriftNet
 from ..nets._mlp import DriftMLP
@@ -341,9 +342,10 @@ class _DiscreteTableNet(_DiscreteNet):
         y = P[:, self.numeric].double()
         log_width = P.new_zeros(P.shape[0], dtype=torch.float64)
         if self.integer.numel():
-            width = P[:, self.widths].double()
-            y[:, self.integer] = y[:, self.integer] + u.double() * width
-            log_width = torch.log(width).sum(1)
+            y[:, self.integer], log_q = uniform_in_intervals(
+                y[:, self.integer], P[:, self.widths], u
+            )
+            log_width = -log_q
         return y, log_width
 
     def draw_masks(self, n, gen):
