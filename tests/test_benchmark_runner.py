@@ -133,3 +133,23 @@ def test_tabular_level_error_averages_every_level_of_every_category():
     # a: |0.5 - 1| and |0.5 - 0| (y never sampled); b: exact
     assert tabular.level_error(train, synth) == pytest.approx((0.5 + 0.5 + 0 + 0) / 4)
     assert tabular.level_error(train[["n"]], synth[["n"]]) is None
+
+
+def test_sequences_discriminative_score_is_averaged_over_repeated_classifiers():
+    """benchmarks/sequences.py --metric-repeats R: the discriminative score is the mean of R
+    classifiers with different seeds, the first of which is the single-classifier score (rows
+    stay comparable with earlier ones); the real windows' row has the predictive score only."""
+    import sequences
+
+    rng = np.random.default_rng(0)
+    real = rng.uniform(size=(60, 6, 2))
+    synth = np.clip(real + rng.normal(0, 0.3, real.shape), 0, 1)
+    one = sequences.evaluate("stock", real, real, synth, quick=True, seed=4)
+    three = sequences.evaluate("stock", real, real, synth, quick=True, seed=4, repeats=3)
+    runs = three["discriminative_runs"]
+    assert len(runs) == 3 and runs[0] == one["discriminative"]
+    assert len(set(runs)) > 1  # different classifiers, not one run three times
+    assert three["discriminative"] == pytest.approx(np.mean(runs))
+    assert three["predictive"] == one["predictive"]
+    ref = sequences.evaluate("stock", real, real, real, quick=True, seed=4, repeats=3, real=True)
+    assert set(ref) == {"predictive"}
