@@ -622,7 +622,7 @@ class DiscreteDiffusion(NetworkGenerator):
         if codec.modality == "tabular":
             d = int(codec.n_latent_)
             cols = [c for c in codec._cols if c.kind in ("float", "integer")]
-            integer = [i for i, c in enumerate(cols) if c.kind == "integer"]
+            integer = [i for i, c in enumerate(cols) if c.cell]  # on a grid: uniform in its cell
             widths = [d + k for k in range(len(integer))]
             blocks = [(a, b - a) for a, b in codec.onehot_blocks_]
             hidden = auto_hidden(d) if self.hidden_layer_sizes == "auto" else self._hidden(())
