@@ -311,6 +311,22 @@ def test_heaped_float_values_come_back_with_their_frequencies():
     np.testing.assert_array_equal(codec.decode(v.numpy())["table"], X["table"])
 
 
+def test_a_float_whose_values_hardly_repeat_stays_a_density():
+    """Recorded to 0.01 but nearly every value distinct (as wine's columns): a grid's
+    quantile map would put a knot at every training value and overfit, so the column stays
+    a density (its score the log-density at the value), with samples still rounded."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"alcohol": np.round(rng.normal(13.0, 0.8, 150), 2)})
+    codec = TabularCodec().fit(X)
+    assert codec.resolutions_ == {} and not codec.has_discrete_
+    P, offset = codec.encode(X)
+    np.testing.assert_allclose(
+        P[:, 0], (X["alcohol"] - X["alcohol"].mean()) / X["alcohol"].std(ddof=0)
+    )
+    out = codec.decode(rng.normal(size=(500, 1)))
+    np.testing.assert_allclose(out["alcohol"] * 100, np.round(out["alcohol"] * 100), atol=1e-6)
+
+
 def test_a_float_on_a_grid_scores_as_a_density_in_its_units():
     """A grid float's score is the model's probability of the value's cell over the step:
     exp(score) * step sums to at most 1 over the grid (a bound), rescaling the column by c
