@@ -10,9 +10,10 @@ maps each row of the user's table to such a vector and back, and keeps what is n
   ``c`` shifts the score by :math:`-\log|c|`).
 * **float columns recorded at a fixed resolution** (every value a multiple of one step
   ``q``, such as 0.01 or 25; detected on DataFrames, see ``round_floats``) whose values
-  repeat (10 rows per distinct value on average) are modelled on that grid, as integer columns of step ``q``: samples are multiples of ``q`` and values
-  the data heaps on (whole numbers among tenths) keep their frequencies; the score is the
-  probability of the value's cell over ``q``, a density in the column's units.
+  repeat (10 rows per distinct value on average) are modelled on that grid, as integer
+  columns of step ``q``: samples are multiples of ``q`` and values the data heaps on (whole
+  numbers among tenths) keep their frequencies; the score is the probability of the
+  value's cell over ``q``, a density in the column's units.
 * **integer columns** are discrete: value ``k`` owns the interval that the same map sends
   ``[k - 1/2, k + 1/2]`` to, and the model sees a uniform draw from it (uniform
   dequantisation). Decoding maps back, rounds and clips to the training range.
@@ -332,10 +333,10 @@ class TabularCodec(Codec):
             col.step = _resolution(x, np.finfo(np_dtype).eps if np_dtype.kind == "f" else 0)
         if col.kind == "integer":
             col.min, col.max = int(x.min()), int(x.max())
-        # values beyond 1e150 (or all below 1e-150) are divided by a power of two first:
-        # means, variances and knot gaps of the raw values would overflow (underflow)
         if col.step is not None and x.size >= _GRID_REPEATS * np.unique(x).size:
             col.grid = col.step
+        # values beyond 1e150 (or all below 1e-150) are divided by a power of two first:
+        # means, variances and knot gaps of the raw values would overflow (underflow)
         col.prescale = _prescale(x)
         x = x / col.prescale
         mapping = self.integers if col.cell else self.numeric
