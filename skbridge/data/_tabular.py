@@ -242,12 +242,10 @@ class TabularCodec(Codec):
         }
         # packed layout: the d latent coordinates, then per integer column (or float column
         # on a grid) its interval width
-        self._int_cols = [c for c in self._cols if c.kind != "categorical" and c.cell]
-        self.has_discrete_ = bool(self._int_cols) or any(
-            c.kind == "categorical" for c in self._cols
-        )
-        self.resolutions_ = {c.name: c.grid for c in self._int_cols if c.kind == "float"}
+        self._int_cols = [c for c in self._cols if c.cell]
         self._cat_cols = [c for c in self._cols if c.kind == "categorical"]
+        self.has_discrete_ = bool(self._int_cols or self._cat_cols)
+        self.resolutions_ = {c.name: c.grid for c in self._int_cols if c.kind == "float"}
         self.n_packed_ = pos + len(self._int_cols)
         # the model coordinates of each relaxed one-hot block, as (start, stop), and its
         # levels' training frequencies
