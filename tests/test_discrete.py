@@ -253,6 +253,34 @@ def test_network_equivariant_on_one_hot_graphs_with_repeated_eigenvalues():
         torch.testing.assert_close(y_perm, want, atol=1e-8, rtol=0)
 
 
+def test_auto_sampling_steps_follow_the_categories():
+    """sampling_steps="auto": 25 chain steps for graphs that are structure alone, 100 where
+    nodes or edges carry categories (or tokens), always at most n_steps."""
+    plain = [nx.cycle_graph(k) for k in range(4, 9)] * 4
+    params = dict(FAST, n_steps=200)
+    calls = []
+
+    def evaluations(model):
+        calls.clear()
+        hook = model.network_.net.register_forward_hook(lambda *a: calls.append(1))
+        try:
+            model.sample(2, random_state=0)
+        finally:
+            hook.remove()
+        return len(calls)
+
+    model = DiscreteDiffusion(random_state=0, **params)
+    assert model.resolved_sampling_steps() == 100  # before fit: the general default
+    model.fit(plain)
+    assert model.resolved_sampling_steps() == 25 and evaluations(model) == 25
+    molecules = DiscreteDiffusion(random_state=0, **params).fit(_molecule_like(20))
+    assert molecules.resolved_sampling_steps() == 100 and evaluations(molecules) == 100
+    tokens = DiscreteDiffusion(random_state=0, **params).fit(["ACGT", "AC", "GGT"] * 5)
+    assert tokens.resolved_sampling_steps() == 100
+    # capped by the schedule's steps
+    assert DiscreteDiffusion(random_state=0, **FAST).fit(plain).resolved_sampling_steps() == 20
+
+
 def test_sampling_steps_and_evaluations(monkeypatch):
     graphs = _molecule_like(20)
     model = DiscreteDiffusion(random_state=0, **FAST).fit(graphs)
