@@ -538,6 +538,10 @@ class NetworkGenerator(GeneratorEstimator):
     def _ema_decay(self) -> float:
         return 0.0
 
+    def _max_grad_norm(self) -> float | None:
+        """Gradients longer than this are scaled down to it before each step (None: never)."""
+        return None
+
     def _init_module(self, module, x_train):
         """Set what a fresh module learns from the training rows before training (e.g.
         frequencies); nothing by default."""
@@ -569,6 +573,7 @@ class NetworkGenerator(GeneratorEstimator):
             module,
             learning_rate=self._learning_rate(codec),
             ema_decay=self._ema_decay(),
+            max_grad_norm=self._max_grad_norm(),
             total=max_iter,
             check_every=max(1, max_iter // 20),
             verbose=self.verbose,

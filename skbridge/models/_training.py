@@ -317,6 +317,9 @@ class Trainer:
         Saved after every check, and resumed from at the start of :meth:`run`.
     generators : tuple of torch.Generator
         The generators of the training draws (their states go into checkpoints).
+    max_grad_norm : float or None
+        Gradients whose total norm exceeds it are scaled down to it before each step
+        (``None``: never).
     """
 
     def __init__(
@@ -334,8 +337,10 @@ class Trainer:
         what: str = "training",
         checkpoint: Checkpoint | None = None,
         generators: tuple = (),
+        max_grad_norm: float | None = None,
     ):
         self.module = module
+        self.max_grad_norm = max_grad_norm
         self.checkpoint = checkpoint
         self.generators = list(generators)  # the training draws' RNGs, for checkpoints
         self.n_runs = 0
@@ -371,6 +376,8 @@ class Trainer:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         distributed.average_gradients(self.module.parameters())
+        if self.max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(self.module.parameters(), self.max_grad_norm)
         self.opt.step()
         if self.ema is not self.module:
             with torch.no_grad():
