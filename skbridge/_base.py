@@ -110,7 +110,9 @@ class Progress:
         )
         if self.bar is not None:
             self.bar.update(self.n - self.bar.n)
-            self.bar.set_postfix_str(text, refresh=False)
+            # tqdm redraws at most every 0.1 s; the last update redraws, so a fit shorter
+            # than that still shows its losses
+            self.bar.set_postfix_str(text, refresh=self.n >= self.total)
         else:  # tqdm's bar shows the elapsed and remaining time; so do the plain lines
             print(f"{self.desc}: {self.n}/{self.total} [{self._times()}] {text}", file=sys.stderr)
 
