@@ -36,6 +36,7 @@ Usage::
     python benchmarks/sequences.py                       # everything -> results/sequences.json
     python benchmarks/sequences.py --datasets dna --models SBVAE unigram
     python benchmarks/sequences.py --datasets stock --seeds 0 1 2   # one row per seed
+    python benchmarks/sequences.py --datasets stock --models ScoreSDE --max-iter 12000
     python benchmarks/sequences.py --quick               # smoke run (CI-sized)
 """
 
@@ -162,11 +163,13 @@ class _PAR:
         return np.stack(seqs)
 
 
-def make_generator(name: str, dataset: str, quick: bool, seed: int):
+def make_generator(name: str, dataset: str, quick: bool, seed: int, max_iter=None):
     if name in SKBRIDGE:
         import skbridge
 
         params = {"random_state": seed}
+        if max_iter is not None:
+            params["max_iter"] = max_iter
         if quick:
             params["max_iter"] = 100
         return getattr(skbridge, name)(**params)
@@ -221,7 +224,16 @@ def evaluate(
     }
 
 
-def run(datasets, models, quick=False, seed=0, stock_csv=DEFAULT_STOCK_CSV, steps=(), repeats=1):
+def run(
+    datasets,
+    models,
+    quick=False,
+    seed=0,
+    stock_csv=DEFAULT_STOCK_CSV,
+    steps=(),
+    repeats=1,
+    max_iter=None,
+):
     rows = []
     for dataset in datasets:
         data = load(dataset, quick, seed, stock_csv)
@@ -254,7 +266,9 @@ def run(datasets, models, quick=False, seed=0, stock_csv=DEFAULT_STOCK_CSV, step
 
             rows += fit_and_evaluate(
                 {"dataset": dataset, "model": model, "seed": seed},
-                lambda model=model, dataset=dataset: make_generator(model, dataset, quick, seed),
+                lambda model=model, dataset=dataset: make_generator(
+                    model, dataset, quick, seed, max_iter
+                ),
                 train,
                 test,
                 sample_and_evaluate,
@@ -304,6 +318,12 @@ def main(argv=None):
         metavar="R",
         help="series: average the discriminative score over R classifiers (TimeGAN: 10)",
     )
+    parser.add_argument(
+        "--max-iter",
+        type=int,
+        default=None,
+        help="training steps of skbridge models (default: the estimators' own, 'auto')",
+    )
     add_sampling_steps(parser)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -318,6 +338,7 @@ def main(argv=None):
             args.stock_csv,
             args.sampling_steps,
             args.metric_repeats,
+            args.max_iter,
         )
     finish(args, rows, "benchmarks/sequences.py", t0, order=DATASETS, markdown=markdown)
 
