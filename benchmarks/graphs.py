@@ -46,6 +46,15 @@ Usage::
     python benchmarks/graphs.py --quick                # smoke run (CI-sized)
     python benchmarks/graphs.py --datasets grid        # Grid on a CPU budget (about 1 h)
 
+``community_small_labelled`` (run only when asked for) is the same graphs with each node's
+community as the node category ``block``, as ``networkx.planted_partition_graph`` labels its
+nodes: does a model keep node categories consistent with the structure? Its rows add the
+share of sampled edges that join two nodes of one block (about 0.96 in real graphs: the
+rest are the bridges) and the mean ``|share of block-0 nodes - 0.5|`` per graph (0 in real
+graphs). ``python benchmarks/graphs.py --datasets community_small_labelled --models
+DiscreteDiffusion --max-iter 3000 --sampling-steps 100`` compares its 25-step default chain
+with 100 steps.
+
 Grid (``make_grid_graphs``: GraphRNN's 100 grids, 100 to 361 nodes, the same 80/20 split)
 runs only when asked for, on a CPU budget: ScoreSDE with ``batch_size=8``, 1500 steps (a fit
 of about 30 min on one thread: 600 steps took 12 min, monitoring included), a one-path
@@ -71,7 +80,7 @@ sys.path.insert(0, str(HERE))
 
 from _results import add_sampling_steps, argument_parser, finish, fit_and_evaluate, markdown_tables  # noqa: E402
 
-DATASETS = ("community_small", "grid")
+DATASETS = ("community_small", "community_small_labelled", "grid")
 # Grid (100 2-D grids, 100-361 nodes: 65,341 node pairs at 19 x 19) is run only when asked
 # for (--datasets grid), on a CPU budget: small batches, 1500 steps (about 30 min on one
 # thread), one sample set, a one-path held-out bound; ScoreSDE and the floor only (an SBVAE
@@ -110,8 +119,10 @@ def load(name: str, seed: int = 0):
     """``(train, test)`` lists of graphs."""
     from skbridge.data import make_community_small, make_grid_graphs, train_test_split_graphs
 
-    if name == "community_small":
+    if name in ("community_small", "community_small_labelled"):
         graphs = make_community_small(100, random_state=seed)
+        if name == "community_small_labelled":
+            graphs = [_label_blocks(g) for g in graphs]
     elif name == "grid":
         graphs = make_grid_graphs()
     else:
@@ -155,6 +166,28 @@ def make_generator(
     raise ValueError(f"unknown model {name!r}")
 
 
+def _label_blocks(g):
+    """``g`` with each node's community as the node category ``block`` (0 for the first
+    ``n // 2`` nodes, 1 for the rest), as ``networkx.planted_partition_graph`` labels."""
+    g = g.copy()
+    k = g.number_of_nodes() // 2
+    for v in g.nodes:
+        g.nodes[v]["block"] = int(v >= k)
+    return g
+
+
+def block_stats(graphs) -> dict:
+    """For graphs with a ``block`` node category: the mean share of each graph's edges that
+    join two nodes of the same block, and the mean of ``|share of block-0 nodes - 0.5|``."""
+    within, imbalance = [], []
+    for g in graphs:
+        b = np.array([g.nodes[v]["block"] for v in g.nodes])
+        imbalance.append(abs(b.mean() - 0.5) if len(b) else 0.0)
+        if g.number_of_edges():
+            within.append(np.mean([g.nodes[u]["block"] == g.nodes[v]["block"] for u, v in g.edges]))
+    return {"block_within": float(np.mean(within)), "block_imbalance": float(np.mean(imbalance))}
+
+
 def mmd_draws(test, sets) -> dict:
     """GDSS-protocol MMDs of each generated set against ``test``: mean and std per statistic."""
     from skbridge.metrics import graph_mmd
@@ -195,7 +228,9 @@ def describe(sets, train) -> dict:
 
     flat = [g for s in sets for g in s]
     nodes = [g.number_of_nodes() for g in flat]
+    labelled = all("block" in d for g in flat for _, d in g.nodes(data=True))
     return {
+        **(block_stats(flat) if labelled else {}),
         "nodes_min": int(min(nodes)),
         "nodes_max": int(max(nodes)),
         "nodes_mean": float(np.mean(nodes)),
@@ -218,7 +253,7 @@ def run(datasets, models, quick=False, seed=0, draws=20, max_iter=MAX_ITER, step
         ref.pop("novel")
         rows.append(ref)
         print(f"{dataset}: {len(train)} train / {n} test", ref, flush=True)
-        for name, published in PUBLISHED[dataset].items():
+        for name, published in PUBLISHED.get(dataset, {}).items():
             rows.append({"dataset": dataset, "model": name, "seed": seed, **published})
         n_draws = 1 if dataset == "grid" else draws
 
@@ -264,8 +299,17 @@ COLUMNS = [
 ]
 
 
+# the labelled dataset adds whether the sampled node categories follow the structure
+BLOCK_COLUMNS = [
+    ("block_within", "edges within a block", "{:.3f}"),
+    ("block_imbalance", "block imbalance", "{:.4f}"),
+]
+
+
 def markdown(rows) -> str:
-    return markdown_tables(rows, COLUMNS)
+    columns = {d: COLUMNS for d in DATASETS}
+    columns["community_small_labelled"] = COLUMNS + BLOCK_COLUMNS
+    return markdown_tables(rows, columns)
 
 
 def main(argv=None):

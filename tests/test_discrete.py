@@ -254,8 +254,8 @@ def test_network_equivariant_on_one_hot_graphs_with_repeated_eigenvalues():
 
 
 def test_auto_sampling_steps_follow_the_categories():
-    """sampling_steps="auto": 25 chain steps for graphs that are structure alone, 100 where
-    nodes or edges carry categories (or tokens), always at most n_steps."""
+    """sampling_steps="auto": 25 chain steps for graphs with plain edges (node categories or
+    not), 100 where edges carry categories (or tokens), always at most n_steps."""
     plain = [nx.cycle_graph(k) for k in range(4, 9)] * 4
     params = dict(FAST, n_steps=200)
     calls = []
@@ -273,6 +273,13 @@ def test_auto_sampling_steps_follow_the_categories():
     assert model.resolved_sampling_steps() == 100  # before fit: the general default
     model.fit(plain)
     assert model.resolved_sampling_steps() == 25 and evaluations(model) == 25
+    # node categories alone (a node attribute, plain edges) keep the short chain
+    labelled = [g.copy() for g in plain]
+    for g in labelled:
+        nx.set_node_attributes(g, {v: v % 2 for v in g}, "block")
+    nodes = DiscreteDiffusion(random_state=0, **params).fit(labelled)
+    assert nodes.network_.node_marginals.shape[-1] > 1  # the labels are modelled
+    assert nodes.resolved_sampling_steps() == 25 and evaluations(nodes) == 25
     molecules = DiscreteDiffusion(random_state=0, **params).fit(_molecule_like(20))
     assert molecules.resolved_sampling_steps() == 100 and evaluations(molecules) == 100
     tokens = DiscreteDiffusion(random_state=0, **params).fit(["ACGT", "AC", "GGT"] * 5)

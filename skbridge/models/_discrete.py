@@ -92,10 +92,11 @@ def _chunk_rows(module) -> int:
 
 _AUTO_HIDDEN = (128, 128, 128, 128)  # the graph network of hidden_layer_sizes="auto"
 _AUTO_SEQUENCE_WIDTH = 64  # the sequence network's channels for "auto" (as ScoreSDE's)
-# sampling_steps="auto": 100 steps where nodes, edges, tokens or columns are categories (on
-# QM9 validity fell with fewer: 0.960 on 100, 0.926 on 25); 25 for graphs that are structure
-# alone (Community-small, 3 fits: the same MMDs on 500, 100, 50 and 25 steps); benchmarks:
-# molecules.py, graph_samplers.py
+# sampling_steps="auto": 100 steps where edges, tokens or columns are categories (on QM9,
+# atoms and bonds, validity fell with fewer: 0.960 on 100, 0.926 on 25); 25 for graphs whose
+# edges are plain (Community-small, 3 fits: the same MMDs on 500, 100, 50 and 25 steps; with
+# each node's community as a node category, 3 fits: the same MMDs and labels on 25 and 100);
+# benchmarks: molecules.py, graph_samplers.py, README "node categories on 25 steps"
 _AUTO_SAMPLING_STEPS, _AUTO_STRUCTURE_STEPS = 100, 25
 # gradients are clipped to this total norm: typical norms are 0.2-0.5 (graphs, tokens, tables),
 # and on Community-small one step of norm 16,000 at iteration 5,700 of 6,000 undid the fit
@@ -197,10 +198,11 @@ class _DiscreteGraphNet(_DiscreteNet):
         return [self.node_marginals, self.edge_marginals]
 
     def auto_sampling_steps(self) -> int:
-        """Fewer steps for a graph that is structure alone (one node category, no edge
-        categories): there the chain's length did not change the samples' statistics."""
-        plain = self.node_marginals.shape[-1] == 1 and self.edge_marginals.shape[-1] == 2
-        return _AUTO_STRUCTURE_STEPS if plain else _AUTO_SAMPLING_STEPS
+        """Fewer steps for a graph whose edges are plain (no edge categories; nodes may
+        carry categories): there the chain's length hardly changed the samples'
+        statistics, while bond types with atom types (molecules) lost validity."""
+        plain_edges = self.edge_marginals.shape[-1] == 2
+        return _AUTO_STRUCTURE_STEPS if plain_edges else _AUTO_SAMPLING_STEPS
 
     def sizes(self):
         """Variables per part: node positions, pairs."""
@@ -462,14 +464,16 @@ class DiscreteDiffusion(NetworkGenerator):
         Diffusion steps ``T`` of the schedule (DiGress uses 500).
     sampling_steps : int or "auto", default="auto"
         Steps of the reverse chain (one network evaluation each), jumping over the schedule
-        evenly (a jump is itself a marginal transition); ``"auto"``: 25 for graphs that are
-        structure alone (no node or edge categories), 100 otherwise (molecules, tokens,
+        evenly (a jump is itself a marginal transition); ``"auto"``: 25 for graphs without
+        edge categories (with or without node categories), 100 otherwise (molecules, tokens,
         tables), at most ``n_steps``. On QM9 (one fit) validity was 0.972 on 500 steps,
         0.960 on 100, 0.940 on 50 and 0.926 on 25; on Community-small (3 fits of 3000
         iterations) the MMDs on 100, 50 and 25 steps were those on 500 within noise (after
         6000 iterations 100 steps were slightly better: average MMD² 0.031 against 0.035),
-        and 1000 graphs of 40 nodes take 25 s on 25 steps against 117 s on 100 (2 CPU
-        cores). It can be changed after ``fit``.
+        also with each node's community as a node category (3 fits: 25 steps kept the
+        MMDs and the labels, with 2 points fewer connected samples), and 1000 graphs of 40
+        nodes take 25 s on 25 steps against 117 s on 100 (2 CPU cores). It can be changed
+        after ``fit``.
     n_score_steps : int, default=50
         Steps at which ``score_samples`` evaluates the bound's terms, one per stratum of
         ``1..T`` (``n_steps``: every step, the exact sum, with one draw of the noisy graph
@@ -755,8 +759,8 @@ class DiscreteDiffusion(NetworkGenerator):
     # --------------------------------------------------------------- inference
     def resolved_sampling_steps(self) -> int:
         """The reverse chain's steps: ``sampling_steps``, or for ``"auto"`` 25 for graphs
-        without node or edge categories and 100 otherwise (100 before ``fit``); at most the
-        fitted schedule's steps."""
+        without edge categories and 100 otherwise (100 before ``fit``); at most the fitted
+        schedule's steps."""
         fitted = hasattr(self, "network_")
         T = self.network_.n_steps if fitted else int(self.n_steps)
         if isinstance(self.sampling_steps, str):
