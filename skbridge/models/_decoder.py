@@ -311,16 +311,18 @@ class DecoderTraining:
         )
         # the monitored -ELBO costs a K-step chain per row: fewer rows in high dimensions
         # (256 up to d = 64, e.g. 54 for 60-token DNA strings), the same rows every check;
-        # at least 32, unless a check would then cost more than a quarter of the network
-        # evaluations of the training steps between two checks (3 per row and step: forward
-        # and backward), but at least 4: large graphs trained in small batches (32 grids of
-        # 361 nodes are minutes of chains per check)
+        # at least 32, but never so many that a check costs more than a quarter of the
+        # network evaluations of the training steps between two checks (3 per row and step:
+        # forward and backward), and at least 4: large graphs trained in small batches (32
+        # grids of 361 nodes are minutes of chains per check), and small graph sets, whose
+        # batch is the whole set (ScoreSDE on Community-small: 71 rows a check took 90 s of
+        # a 153 s fit; 30 rows)
         max_iter = int(settings.max_iter)
         self.check_every = max(1, max_iter // 20)
         self.batch = min(int(settings.batch_size), self.x_train.shape[0])
-        affordable = 3 * self.check_every * self.batch // (4 * self.K)
-        floor = min(32, max(4, affordable))
-        n_monitor = min(x_val.shape[0], max(floor, min(VAL_ROWS, 16384 // self.codec.n_latent_)))
+        affordable = max(4, 3 * self.check_every * self.batch // (4 * self.K))
+        by_size = max(32, min(VAL_ROWS, 16384 // self.codec.n_latent_))
+        n_monitor = min(x_val.shape[0], affordable, by_size)
         m = n_monitor
         self.monitor_sets = {"val": (self.x_val[:m], self.val_log_q[:m], fd.offset_val[:m])}
         # the training -ELBO too, on as many fixed training rows (monitor_train: training
