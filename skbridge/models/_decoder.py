@@ -322,8 +322,7 @@ class DecoderTraining:
         self.batch = min(int(settings.batch_size), self.x_train.shape[0])
         affordable = max(4, 3 * self.check_every * self.batch // (4 * self.K))
         by_size = max(32, min(VAL_ROWS, 16384 // self.codec.n_latent_))
-        n_monitor = min(x_val.shape[0], affordable, by_size)
-        m = n_monitor
+        m = min(x_val.shape[0], affordable, by_size)
         self.monitor_sets = {"val": (self.x_val[:m], self.val_log_q[:m], fd.offset_val[:m])}
         # the training -ELBO too, on as many fixed training rows (monitor_train: training
         # curves, e.g. for overfitting; it doubles the monitoring cost)
