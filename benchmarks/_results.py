@@ -140,7 +140,10 @@ def fit_and_evaluate(
         if hasattr(gen, "n_iter_"):
             row["n_iter"] = int(gen.n_iter_)
         if score and hasattr(gen, "score"):
-            row["held_out_score"] = float(gen.score(test))
+            try:
+                row["held_out_score"] = float(gen.score(test))
+            except ValueError as exc:  # e.g. a test graph larger than every training graph
+                row["held_out_error"] = f"{type(exc).__name__}: {exc}"[:200]
         if hasattr(gen, "encoder_improved_"):
             row["encoder_improved"] = bool(gen.encoder_improved_)
         if hasattr(gen, "resolved_sampler"):  # a diffusion model: its settings resolve to

@@ -212,13 +212,15 @@ def test_bound_against_exact_log_probability():
     assert np.isfinite(model.score_samples([G])[0])
 
 
-def test_network_equivariant_on_one_hot_graphs_with_repeated_eigenvalues():
+@pytest.mark.parametrize("scale", [None, 2.5])
+def test_network_equivariant_on_one_hot_graphs_with_repeated_eigenvalues(scale):
     """One-hot graphs have exactly repeated eigenvalues (two disjoint triangles: the top
     eigenvalue 2 twice); the eigenspace features do not depend on the basis LAPACK picks,
-    so the network stays permutation-equivariant."""
+    so the network stays permutation-equivariant (with a sparse graph's adjacency scale
+    too)."""
     torch.manual_seed(0)
     N, F, C = 8, 3, 3
-    net = GraphDriftNet(N, F, 16, edge_channels=C, spectral=3).double()
+    net = GraphDriftNet(N, F, 16, edge_channels=C, spectral=3, adjacency_scale=scale).double()
     iu, ju = torch.triu_indices(N, N, 1)
     index = torch.full((N, N), -1)
     index[iu, ju] = index[ju, iu] = torch.arange(len(iu))
@@ -251,6 +253,39 @@ def test_network_equivariant_on_one_hot_graphs_with_repeated_eigenvalues():
         yX, yE = y[:, : N * F].reshape(-1, N, F), y[:, N * F :].reshape(-1, len(iu), C)
         want = torch.cat([yX[:, perm].reshape(len(xs), -1), yE[:, moved].reshape(len(xs), -1)], 1)
         torch.testing.assert_close(y_perm, want, atol=1e-8, rtol=0)
+
+
+def test_sparse_graphs_scale_adjacency_sums_by_their_largest_degree(tmp_path):
+    """Where the training graphs' largest degree is under a quarter of the node positions,
+    the network divides its adjacency sums by four times that degree, not by N; denser
+    graphs keep N. The scale is saved with the model, and a network pickled before it
+    existed divides by N."""
+    graphs = []
+    for k in range(30, 41):
+        G = nx.cycle_graph(k)
+        G.add_edges_from((k - 1, v) for v in range(5, 25, 5))  # the last node: degree 6
+        graphs.append(G)
+    sparse = DiscreteDiffusion(random_state=0, **FAST).fit(graphs)
+    net = sparse.network_.net
+    assert net.n_nodes == 40 and net.adjacency_scale == 4 * 6
+    dense = DiscreteDiffusion(random_state=0, **FAST).fit(make_community_small()[:20])
+    assert dense.network_.net.adjacency_scale is None  # largest degree 10 of 20 positions
+    # the scale is what the network divides by, and it is kept by save and load
+    path = tmp_path / "sparse.skb"
+    skbridge.save(sparse, path)
+    loaded = skbridge.load(path)
+    assert loaded.network_.net.adjacency_scale == 24
+    x = torch.rand(2, net.dim)
+    t = torch.rand(2)
+    with torch.no_grad():
+        y = net(t, x)
+        torch.testing.assert_close(loaded.network_.net(t, x), y)
+        del net.__dict__["adjacency_scale"]  # as unpickled from an older version
+        assert net._scale() == 40
+        y_n = net(t, x)
+        net.adjacency_scale = 40.0
+        torch.testing.assert_close(net(t, x), y_n)
+    assert not torch.allclose(y_n, y)
 
 
 def test_auto_sampling_steps_follow_the_categories():

@@ -8,16 +8,18 @@ value), and stacks residual message-passing layers
 
 .. math::
 
-    h_i &\leftarrow h_i + \mathrm{MLP}\big([h_i,\ \textstyle\sum_j A_{ij} h_j / N,\
+    h_i &\leftarrow h_i + \mathrm{MLP}\big([h_i,\ \textstyle\sum_j A_{ij} h_j / s,\
         \mathrm{mean}_j\, h_j,\ \textstyle\sum_{j \ne i} e_{ij} / N]\big)
         \quad (\text{plus } W\tau(t) \text{ in the hidden layer}) \\
     e_{ij} &\leftarrow e_{ij} + W_2\, \mathrm{SiLU}\big(W_1 e_{ij}
         + (a_i + a_j) \odot (b_i + b_j)\big),
         \quad a = U h + W'\tau(t) + c,\ b = V h + c'
 
-where ``A`` is the (noisy) input adjacency, symmetrised with a zero diagonal, and
-:math:`\tau(t)` a time embedding. The edge pre-activation is a quadratic form in the pair's
-node features: it holds sum terms :math:`h_i + h_j`, the symmetric products
+where ``A`` is the (noisy) input adjacency, symmetrised with a zero diagonal,
+:math:`\tau(t)` a time embedding and ``s`` the adjacency scale: ``N``, the number of node
+positions, unless set (``adjacency_scale``; :class:`~skbridge.DiscreteDiffusion` sets it to
+four times the largest training degree for sparse graphs). The edge pre-activation is a
+quadratic form in the pair's node features: it holds sum terms :math:`h_i + h_j`, the symmetric products
 :math:`U h_i \odot V h_j + U h_j \odot V h_i` and the time, like an MLP on
 ``[e_ij, h_i + h_j, h_i * h_j, t]``, at the cost of one gather. The edge update is symmetric
 in ``(i, j)`` by construction, so edge features are kept for the pairs ``i < j`` only and the
@@ -25,12 +27,12 @@ edge output needs no symmetrisation. Outputs are linear maps of ``SiLU(h)`` (``F
 and ``SiLU(e)`` (1 per pair).
 
 The input features hold, besides ``X`` and the adjacency, its powers (``adjacency_powers``,
-default 2: ``A^2 / N``, common-neighbour counts, as GDSS feeds its adjacency network): entry
+default 2: ``A^2 / s``, common-neighbour counts, as GDSS feeds its adjacency network): entry
 ``(i, j)`` for each pair and the diagonal (the degree for ``A``) for each node, and its
 **leading eigenpairs** (``spectral``, default 3): with :math:`A = \sum_m \lambda_m u_m
 u_m^\top` (``torch.linalg.eigh`` of the noisy adjacency) and the ``m`` largest eigenvalues,
 the projector entries :math:`N u_m(i) u_m(j)` for each pair, and :math:`N u_m(i)^2` and
-:math:`\lambda_m / N` for each node. Projectors do not depend on the sign of the eigenvectors,
+:math:`\lambda_m / s` for each node. Projectors do not depend on the sign of the eigenvectors,
 so the features are permutation-equivariant whenever the eigenvalues are distinct (almost
 surely for a noisy input). They are what lets the network see global structure that message
 passing from near-constant node features cannot: the two communities of Community-small are
@@ -146,7 +148,7 @@ class _Eigh(torch.autograd.Function):
 class _Layer(nn.Module):
     def __init__(self, width: int, edge_width: int, emb_dim: int):
         super().__init__()
-        # node MLP on [h_i, sum_j A_ij h_j / N, mean_j h_j, sum_j e_ij / N, temb]
+        # node MLP on [h_i, sum_j A_ij h_j / s, mean_j h_j, sum_j e_ij / N, temb]
         self.node_in = nn.Linear(3 * width + edge_width, width)
         self.node_time = nn.Linear(emb_dim, width, bias=False)
         self.node_out = nn.Linear(width, width)
@@ -158,12 +160,13 @@ class _Layer(nn.Module):
         self.edge_out = nn.Linear(edge_width, edge_width, bias=False)
         self.act = nn.SiLU()
 
-    def forward(self, h, e, A, emb, pairs):
+    def forward(self, h, e, A, emb, pairs, scale):
         """``h`` (n, N, width) node features; ``e`` (pairs, n, edge_width) edge features,
-        pair-major; ``pairs`` the :class:`_Pairs` that move features between the two."""
+        pair-major; ``pairs`` the :class:`_Pairs` that move features between the two;
+        ``scale`` divides the neighbour sums (the net's ``adjacency_scale``)."""
         n, n_nodes, _ = h.shape
         we = e.shape[-1]
-        msg = torch.bmm(A, h) / n_nodes
+        msg = torch.bmm(A, h) / scale
         mean = h.mean(1, keepdim=True).expand_as(h)
         e_agg = pairs.node_sums(e.reshape(e.shape[0], n * we)) / n_nodes  # sum_j e_ij / N
         e_agg = e_agg.reshape(n_nodes, n, we).transpose(0, 1)
@@ -218,6 +221,14 @@ class GraphDriftNet(nn.Module):
         Time horizon (scales the time embedding).
     zero_init : bool, default=False
         Zero the output layers, so the network starts as the zero function.
+    adjacency_scale : float or None, default=None
+        ``s``, what the adjacency's sums are divided by: the neighbour sums of message
+        passing, the degrees and powers (``A^p / s^(p-1)``) and the eigenvalues. ``None``:
+        ``N``, the number of node positions, which keeps them of order one where nodes link
+        to a good share of the positions. For large sparse graphs (a 19 x 19 grid: degree at
+        most 4 of 361 positions) ``N`` shrinks a node's neighbourhood to a hundredth; a scale
+        of the order of the degree keeps it readable (see
+        :class:`~skbridge.DiscreteDiffusion`).
     edge_channels : int, default=1
         Numbers per pair. 1: one adjacency value per pair (the layout above). ``C > 1``:
         ``C`` numbers per pair, pair-major (channel 0 "no edge", channels ``1..C-1`` the edge
@@ -240,8 +251,12 @@ class GraphDriftNet(nn.Module):
         T: float = 1.0,
         zero_init: bool = False,
         edge_channels: int = 1,
+        adjacency_scale: float | None = None,
     ):
         super().__init__()
+        if adjacency_scale is not None and not float(adjacency_scale) > 0:
+            raise ValueError(f"adjacency_scale must be > 0 or None, got {adjacency_scale}")
+        self.adjacency_scale = None if adjacency_scale is None else float(adjacency_scale)
         N, F = int(n_nodes), int(n_channels)
         self.edge_channels = C = int(edge_channels)
         if C < 1:
@@ -286,6 +301,12 @@ class GraphDriftNet(nn.Module):
                 nn.init.zeros_(lin.weight)
                 nn.init.zeros_(lin.bias)
 
+    adjacency_scale = None  # nets pickled before it existed read it from here: N
+
+    def _scale(self):
+        """``s`` (``adjacency_scale``, ``None``: the number of node positions)."""
+        return self.n_nodes if self.adjacency_scale is None else self.adjacency_scale
+
     def _eigenspace_features(self, A, node_feats, entries):
         """The spectral features of an adjacency that may have repeated eigenvalues (a
         one-hot, noise-free input): feature ``m`` is the projector onto the whole eigenspace
@@ -307,7 +328,8 @@ class GraphDriftNet(nn.Module):
         node = proj.diagonal(dim1=2, dim2=3).transpose(1, 2)  # (n, N, m): projector diagonals
         pr = proj[:, :, self.iu, self.ju].permute(1, 2, 0)  # (m, pairs, n)
         dtype = A.dtype
-        node_feats = [*node_feats, node.to(dtype), (top / N).to(dtype)[:, None, :].expand(n, N, m)]
+        lam_s = (top / self._scale()).to(dtype)
+        node_feats = [*node_feats, node.to(dtype), lam_s[:, None, :].expand(n, N, m)]
         return node_feats, [*entries, *pr.to(dtype)]
 
     def forward(self, t: Tensor, x: Tensor) -> Tensor:
@@ -328,11 +350,12 @@ class GraphDriftNet(nn.Module):
         A = a.new_zeros(n, N * N).index_copy(1, self.sym_index, torch.cat([a, a], dim=1))
         A = A.reshape(n, N, N)  # symmetric, zero diagonal
         emb = self.time_mlp(self.embed(t, n).to(flat.dtype))
-        # powers of the noisy adjacency, A^p / N^(p-1): walk counts between and back to nodes
-        # (A^1's diagonal is replaced by the degree), as GDSS feeds its adjacency network
-        diags, entries, P = [A.sum(2) / N], [a.T, *channels[1:]], A
+        # powers of the noisy adjacency, A^p / s^(p-1): walk counts between and back to nodes
+        # (A^1's diagonal is replaced by the degree, / s), as GDSS feeds its adjacency network
+        s = self._scale()
+        diags, entries, P = [A.sum(2) / s], [a.T, *channels[1:]], A
         for _ in range(1, self.adjacency_powers):
-            P = torch.bmm(P, A) / N
+            P = torch.bmm(P, A) / s
             diags.append(P.diagonal(dim1=1, dim2=2))
             entries.append(P[:, self.iu, self.ju].T)
         node_feats = [X, torch.stack(diags, 2)]
@@ -344,14 +367,14 @@ class GraphDriftNet(nn.Module):
             lam, U = _Eigh.apply(torch.nan_to_num(A, nan=0.0, posinf=0.0, neginf=0.0))
             m = self.spectral
             lam, U = lam[:, -m:], U[:, :, -m:]
-            node_feats += [N * U**2, (lam / N)[:, None, :].expand(n, N, m)]
+            node_feats += [N * U**2, (lam / s)[:, None, :].expand(n, N, m)]
             pr = N * U[:, self.iu, :] * U[:, self.ju, :]  # (n, pairs, m)
             entries += list(pr.permute(2, 1, 0))
         h = self.node_in(torch.cat(node_feats, dim=2))
         e = self.edge_in(torch.stack(entries, 2))  # (pairs, n, edge_width)
         pairs = _Pairs(self, flat.dtype)
         for layer in self.layers:
-            h, e = layer(h, e, A, emb, pairs)
+            h, e = layer(h, e, A, emb, pairs, s)
         out_nodes = self.node_out(self.act(h)).reshape(n, N * F)
         out_edges = self.edge_out(self.act(e)).transpose(0, 1).reshape(n, self.n_pairs * C)
         return torch.cat([out_nodes, out_edges], dim=1).reshape(x.shape)
