@@ -19,8 +19,8 @@ where ``A`` is the (noisy) input adjacency, symmetrised with a zero diagonal,
 :math:`\tau(t)` a time embedding and ``s`` the adjacency scale: ``N``, the number of node
 positions, unless set (``adjacency_scale``; :class:`~skbridge.DiscreteDiffusion` sets it to
 four times the largest training degree for sparse graphs). The edge pre-activation is a
-quadratic form in the pair's node features: it holds sum terms :math:`h_i + h_j`, the symmetric products
-:math:`U h_i \odot V h_j + U h_j \odot V h_i` and the time, like an MLP on
+quadratic form in the pair's node features: it holds sum terms :math:`h_i + h_j`, the
+symmetric products :math:`U h_i \odot V h_j + U h_j \odot V h_i` and the time, like an MLP on
 ``[e_ij, h_i + h_j, h_i * h_j, t]``, at the cost of one gather. The edge update is symmetric
 in ``(i, j)`` by construction, so edge features are kept for the pairs ``i < j`` only and the
 edge output needs no symmetrisation. Outputs are linear maps of ``SiLU(h)`` (``F`` per node)
@@ -237,6 +237,8 @@ class GraphDriftNet(nn.Module):
         is an edge input feature, and the output has ``C`` numbers per pair (e.g. logits).
     """
 
+    adjacency_scale = None  # nets pickled before it existed read it from here: N
+
     def __init__(
         self,
         n_nodes: int,
@@ -300,8 +302,6 @@ class GraphDriftNet(nn.Module):
             for lin in (self.node_out, self.edge_out):
                 nn.init.zeros_(lin.weight)
                 nn.init.zeros_(lin.bias)
-
-    adjacency_scale = None  # nets pickled before it existed read it from here: N
 
     def _scale(self):
         """``s`` (``adjacency_scale``, ``None``: the number of node positions)."""
