@@ -78,7 +78,7 @@ from torch import nn
 from .._base import as_numpy
 from ..data._dequantize import uniform_in_intervals
 from ..nets._factory import auto_hidden
-from ..nets._graph import GraphDriftNet
+from ..nets._graph import GraphDriftNet, _Pairs
 from ..nets._mlp import DriftMLP
 from ..nets._temporal import TemporalConvNet
 from ._base import NetworkGenerator, row_draws
@@ -214,10 +214,9 @@ class _DiscreteGraphNet(_DiscreteNet):
         ``N`` (the node positions) unless the largest degree is below ``N / 4``; then four
         times that degree, so a sparse graph's neighbourhood sums stay of order one."""
         super().fit_marginals(cats, masks)
+        edges = ((cats[1] > 0) & masks[1]).double()  # (graphs, pairs)
+        top = int(_Pairs(self.net, edges.dtype).node_sums(edges.T).max()) if edges.numel() else 0
         N = self.net.n_nodes
-        edges = ((cats[1] > 0) & masks[1]).double()
-        degree = edges.new_zeros(edges.shape[0], N).index_add_(1, self.iu, edges)
-        top = int(degree.index_add_(1, self.ju, edges).max()) if edges.numel() else 0
         scale = _SPARSE_DEGREE_HEADROOM * max(top, 1)
         self.net.adjacency_scale = float(scale) if scale < N else None
 
