@@ -198,6 +198,8 @@ class GraphCodec(Codec):
         ``N(N-1)/2``, the adjacency entries of a model vector.
     n_nodes_counts_ : ndarray of int
         ``np.bincount`` of the training graphs' node counts (for reference).
+    max_degree_ : int
+        The largest degree of a node in the training graphs.
     n_latent_, n_packed_ : int
         Model dimension ``N * F + N(N-1)/2``, and the packed-row width (the same).
     has_discrete_ : bool
@@ -344,6 +346,7 @@ class GraphCodec(Codec):
         self.n_pairs_ = N * (N - 1) // 2
         self._n_levels = max(len(edge_categories), 1)
         self.n_nodes_counts_ = np.bincount(counts)
+        self.max_degree_ = max(max((d for _, d in G.degree()), default=0) for G in graphs)
         self.n_latent_ = N * self.n_channels_ + self.n_pairs_
         self.n_packed_ = self.n_latent_
         self.has_discrete_ = True

@@ -78,7 +78,7 @@ from torch import nn
 from .._base import as_numpy
 from ..data._dequantize import uniform_in_intervals
 from ..nets._factory import auto_hidden
-from ..nets._graph import GraphDriftNet, _Pairs
+from ..nets._graph import GraphDriftNet
 from ..nets._mlp import DriftMLP
 from ..nets._temporal import TemporalConvNet
 from ._base import NetworkGenerator, row_draws
@@ -108,8 +108,9 @@ _AUTO_SEQUENCE_WIDTH = 64  # the sequence network's channels for "auto" (as Scor
 _AUTO_SAMPLING_STEPS, _AUTO_STRUCTURE_STEPS = 100, 25
 # a graph network divides adjacency sums (messages, degrees, walk counts) by the node positions
 # N, unless the training graphs' largest degree is below N / 4: then by 4 x that degree
-# (Grid: 16 instead of 361, where a degree-4 node's messages were a hundredth of a feature)
-_SPARSE_DEGREE_HEADROOM = 4
+# (Grid: 16 instead of 361, where a degree-4 node's messages were a hundredth of a feature),
+# and reads walk counts up to length 3 (A^3: the 4-cycles an edge would close), not 2
+_SPARSE_DEGREE_HEADROOM, _SPARSE_POWERS = 4, 3
 # gradients are clipped to this total norm: typical norms are 0.2-0.5 (graphs, tokens, tables),
 # and on Community-small one step of norm 16,000 at iteration 5,700 of 6,000 undid the fit
 # (held-out bound -43.5 -> -64.8 nats); clipped, the same fit ended at -42.4
@@ -208,17 +209,6 @@ class _DiscreteGraphNet(_DiscreteNet):
 
     def marginals(self):
         return [self.node_marginals, self.edge_marginals]
-
-    def fit_marginals(self, cats, masks):
-        """The marginals, and the network's ``adjacency_scale`` from the training degrees:
-        ``N`` (the node positions) unless the largest degree is below ``N / 4``; then four
-        times that degree, so a sparse graph's neighbourhood sums stay of order one."""
-        super().fit_marginals(cats, masks)
-        edges = ((cats[1] > 0) & masks[1]).double()  # (graphs, pairs)
-        top = int(_Pairs(self.net, edges.dtype).node_sums(edges.T).max()) if edges.numel() else 0
-        N = self.net.n_nodes
-        scale = _SPARSE_DEGREE_HEADROOM * max(top, 1)
-        self.net.adjacency_scale = float(scale) if scale < N else None
 
     def auto_sampling_steps(self) -> int:
         """Fewer steps for a graph whose edges are plain (no edge categories; nodes may
@@ -688,7 +678,19 @@ class DiscreteDiffusion(NetworkGenerator):
         N, F = codec.max_nodes_, codec.n_channels_
         B = max(len(codec.edge_categories_), 1)
         hidden = self._hidden(_AUTO_HIDDEN)
-        net = GraphDriftNet(N, F, max(hidden), n_layers=len(hidden), edge_channels=B + 1)
+        # sparse graphs (largest training degree below N / 4): adjacency sums divided by 4 x
+        # that degree, and walks of length 3 as input features (a grid's 4-cycles)
+        top = max(int(getattr(codec, "max_degree_", N)), 1)
+        sparse = _SPARSE_DEGREE_HEADROOM * top < N
+        net = GraphDriftNet(
+            N,
+            F,
+            max(hidden),
+            n_layers=len(hidden),
+            edge_channels=B + 1,
+            adjacency_powers=_SPARSE_POWERS if sparse else 2,
+            adjacency_scale=_SPARSE_DEGREE_HEADROOM * top if sparse else None,
+        )
         counts = np.zeros(N + 1)
         counts[: len(codec.n_nodes_counts_)] = codec.n_nodes_counts_
         # one pseudo-count spread over the counts from the smallest to the largest seen: a
