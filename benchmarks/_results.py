@@ -139,11 +139,21 @@ def fit_and_evaluate(
         row["fit_s"] = time.perf_counter() - t0
         if hasattr(gen, "n_iter_"):
             row["n_iter"] = int(gen.n_iter_)
-        if score and hasattr(gen, "score"):
+        if score and hasattr(gen, "score_samples"):
             try:
-                row["held_out_score"] = float(gen.score(test))
-            except ValueError as exc:  # e.g. a test graph larger than every training graph
+                scores = np.asarray(gen.score_samples(test), dtype=np.float64)
+            except ValueError as exc:  # a test row the model refuses
                 row["held_out_error"] = f"{type(exc).__name__}: {exc}"[:200]
+            else:
+                # rows of probability zero (a test graph larger than every training graph)
+                # are counted apart; the score is the mean over the others
+                impossible = scores == -np.inf
+                if impossible.any():
+                    row["held_out_impossible"] = int(impossible.sum())
+                if not impossible.all():
+                    row["held_out_score"] = float(scores[~impossible].mean())
+        elif score and hasattr(gen, "score"):
+            row["held_out_score"] = float(gen.score(test))
         if hasattr(gen, "encoder_improved_"):
             row["encoder_improved"] = bool(gen.encoder_improved_)
         if hasattr(gen, "resolved_sampler"):  # a diffusion model: its settings resolve to

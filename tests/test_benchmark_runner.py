@@ -83,6 +83,17 @@ def test_models_without_a_sampler_get_one_row_and_errors_are_recorded(moons):
     )
     assert "error" not in row and np.isfinite(row["sample_mean"])
 
+    class Picky(Floor):  # rows of probability zero (a graph larger than every training one)
+        def score_samples(self, X):
+            return np.where(np.asarray(X)[:, 0] > 1.0, -np.inf, -1.0 - np.asarray(X)[:, 1])
+
+    (row,) = fit_and_evaluate(
+        {"dataset": "moons", "model": "picky"}, Picky, train, test, evaluate, show=lambda r: None
+    )
+    big = test[:, 0] > 1.0
+    assert 0 < row["held_out_impossible"] == big.sum() < len(test)
+    np.testing.assert_allclose(row["held_out_score"], np.mean(-1.0 - test[~big, 1]))
+
     def broken():
         raise RuntimeError("no such model")
 

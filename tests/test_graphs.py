@@ -614,11 +614,16 @@ def test_bad_input_errors(community):
     loop.add_edge(1, 1)
     with pytest.raises(ValueError, match="self-loops"):
         codec.fit([loop])
-    # too many nodes at score time, through a model
+    # more nodes than the model's positions: probability zero at score time (the other
+    # graphs keep their scores), and no warm start trains on them
     small = [nx.path_graph(4), nx.cycle_graph(5)]
     model = VAE(random_state=0, **{**FAST[VAE], "max_iter": 2}).fit(small)
-    with pytest.raises(ValueError, match="graph 0 has 6 nodes.* at most 5"):
-        model.score_samples([nx.path_graph(6)])
+    scores = model.score_samples([nx.path_graph(6), small[1], nx.path_graph(5)])
+    assert scores[0] == -np.inf and np.isfinite(scores[1:]).all()
+    np.testing.assert_allclose(scores[1], model.score_samples(small[1:])[0])
+    model.set_params(warm_start=True)
+    with pytest.raises(ValueError, match=r"rows \[1\] of X have probability zero.*warm_start"):
+        model.fit([small[0], nx.path_graph(7)])
     with pytest.raises(ValueError, match="to_undirected"):
         model.score_samples([nx.DiGraph(nx.path_graph(3))])
     # node attributes: missing in fit, missing and unseen at score time

@@ -384,20 +384,21 @@ class GraphCodec(Codec):
     def encode(self, X):
         """Graphs -> ``(P, offset)``: packed rows (n, ``n_packed_``) with one-hot node blocks
         and adjacency levels (0/1 without ``edge_attr``), and the per-row offset (0: scores
-        are log-probabilities)."""
+        are log-probabilities). A graph with more nodes than the ``N`` positions has
+        probability zero: its row is the empty graph and its offset ``-inf``."""
         graphs = self._read(X)
         N, F = self.max_nodes_, self.n_channels_
         n = len(graphs)
         nodes_block = np.zeros((n, N, F))
         edges = np.zeros((n, self.n_pairs_))
+        offset = np.zeros(n)
         absent = F - 1
         for i, G in enumerate(graphs):
             k = G.number_of_nodes()
             if k > N:
-                raise ValueError(
-                    f"graph {i} has {k} nodes, but the model was fitted on graphs of at most "
-                    f"{N} nodes."
-                )
+                nodes_block[i, :, absent] = 1.0
+                offset[i] = -np.inf
+                continue
             nodes = _node_order(G)
             if self.node_attr_ is None:
                 cats = np.zeros(k, dtype=np.int64)
@@ -419,7 +420,7 @@ class GraphCodec(Codec):
                 ends = np.array([(position[u], position[v]) for u, v in pairs])
                 edges[i, self._pair_index[ends[:, 0], ends[:, 1]]] = levels
         P = np.concatenate([nodes_block.reshape(n, N * F), edges], axis=1)
-        return P, np.zeros(n)
+        return P, offset
 
     def perturb(self, P: torch.Tensor, u: torch.Tensor):
         """Dequantise packed rows with uniforms ``u`` (n, ``n_latent_``): ``(v, log q(v|x))``.

@@ -219,6 +219,14 @@ class GeneratorEstimator(TorchStateMixin, DensityMixin, BaseEstimator):
             rows = EncodedRows(codec, X)
             return codec, rows, rows.offsets()
         P, offset = codec.encode(X)
+        impossible = np.flatnonzero(offset == -np.inf)
+        if impossible.size:  # only a warm start's codec can meet them
+            raise ValueError(
+                f"rows {impossible[:10].tolist()} of X have probability zero under the model "
+                "fitted before (a graph with more nodes than its node positions, a fractional "
+                "value in an integer column); a warm start cannot train on them: refit with "
+                "warm_start=False."
+            )
         return codec, P, offset
 
     def _encode(self, X):
