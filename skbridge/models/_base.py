@@ -554,6 +554,11 @@ class NetworkGenerator(GeneratorEstimator):
         """Set what a fresh module learns from the training rows before training (e.g.
         frequencies); nothing by default."""
 
+    def _monitored_rows(self, check_every: int, batch: int) -> int:
+        """How many validation rows each check scores, for checks every ``check_every``
+        steps of ``batch`` rows: ``_val_rows`` by default."""
+        return self._val_rows
+
     def _learning_rate(self, codec) -> float:
         """The Adam step size for this codec's data (``learning_rate``)."""
         return float(self.learning_rate)
@@ -566,16 +571,20 @@ class NetworkGenerator(GeneratorEstimator):
     def _fit(self, X):
         fd = prepare_fit(self, X, hold_out=self.early_stopping)
         codec, dev, seeds = fd.codec, fd.device, fd.seeds
-        val_rows = fd.x_val[: self._val_rows]
-        val_offset = float(np.mean(fd.offset_val[: self._val_rows]))
+        x_train = fd.x_train
+        n, batch = x_train.shape[0], min(int(self.batch_size), x_train.shape[0])
+        max_iter = self._max_iter(codec, n)
+        check_every = max(1, max_iter // 20)
+        n_val = self._monitored_rows(check_every, batch)
+        val_rows = fd.x_val[:n_val]
+        val_offset = float(np.mean(fd.offset_val[:n_val]))
         val_log_density = self._validator(codec, val_rows, int(seeds[1]))
         if fd.warm:
             module = copy.deepcopy(self._module()).to(dev).requires_grad_(True)
         else:
             module = build_seeded(seeds[2], lambda: self._build(codec)).to(dev)
-            self._init_module(module, fd.x_train)
+            self._init_module(module, x_train)
 
-        max_iter = self._max_iter(codec, fd.x_train.shape[0])
         gen = torch_generator(int(seeds[0]), dev)
         trainer = Trainer(
             module,
@@ -583,7 +592,7 @@ class NetworkGenerator(GeneratorEstimator):
             ema_decay=self._ema_decay(),
             max_grad_norm=self._max_grad_norm(),
             total=max_iter,
-            check_every=max(1, max_iter // 20),
+            check_every=check_every,
             verbose=self.verbose,
             name=f"{type(self).__name__} on {dev}",
             tol=self.tol,
@@ -591,8 +600,6 @@ class NetworkGenerator(GeneratorEstimator):
             checkpoint=fd.checkpoint,
             generators=(gen,),
         )
-        x_train = fd.x_train
-        n, batch = x_train.shape[0], min(int(self.batch_size), x_train.shape[0])
 
         def step():
             rows = torch.randint(0, n, (batch,), generator=gen, device=dev)
