@@ -549,7 +549,9 @@ class DiscreteDiffusion(NetworkGenerator):
         Iterations run (across warm-started fits).
     history_ : list of dict
         At each check: iteration, time, loss (training cross-entropy), val_neg_log_lik
-        (negative bound of the validation graphs, nats).
+        (negative bound of the validation graphs, nats: at most 128 of them, and no more
+        than a check scores in a quarter of the training between two checks, at least 4;
+        the training rows without ``early_stopping``).
 
     See Also
     --------
