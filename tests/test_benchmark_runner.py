@@ -164,3 +164,24 @@ def test_sequences_discriminative_score_is_averaged_over_repeated_classifiers():
     assert three["predictive"] == one["predictive"]
     ref = sequences.evaluate("stock", real, real, real, quick=True, seed=4, repeats=3, real=True)
     assert set(ref) == {"predictive"}
+
+
+def test_grid_shape_statistics():
+    """benchmarks/graph_shape.py counts 4-cycles per edge exactly (on a 3 x 4 grid: 6
+    squares of 4 edges over 17 edges; on K4: 2 per edge), and grid_defects.py's defects
+    do what their names say."""
+    nx = pytest.importorskip("networkx")
+    from graph_shape import squares_per_edge
+    from grid_defects import defect
+
+    assert squares_per_edge(nx.grid_2d_graph(3, 4)) == pytest.approx(24 / 17)
+    assert squares_per_edge(nx.complete_graph(4)) == pytest.approx(2.0)
+    assert squares_per_edge(nx.cycle_graph(5)) == 0.0
+    grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(10, 10))
+    rng = np.random.default_rng(0)
+    far = defect(grid, "distance 3", 0.1, rng)
+    assert far.number_of_edges() == 180 + 18 and nx.is_bipartite(far)
+    diagonal = defect(grid, "diagonal", 0.1, rng)
+    assert sum(nx.triangles(diagonal).values()) > 0
+    rewired = defect(grid, "rewired", 0.1, rng)
+    assert rewired.number_of_edges() == 180 and rewired.edges != grid.edges
