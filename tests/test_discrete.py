@@ -257,9 +257,9 @@ def test_network_equivariant_on_one_hot_graphs_with_repeated_eigenvalues(scale):
 
 def test_sparse_graphs_scale_adjacency_sums_by_their_largest_degree(tmp_path):
     """Where the training graphs' largest degree is under a quarter of the node positions,
-    the network divides its adjacency sums by four times that degree, not by N, and reads
-    walks of length 3; denser graphs keep N and length 2. The scale is saved with the model,
-    and a network pickled before it existed divides by N."""
+    the network divides its adjacency sums by four times that degree, not by N; denser
+    graphs keep N. The scale is saved with the model, and a network pickled before it
+    existed divides by N."""
     graphs = []
     for k in range(30, 41):
         G = nx.cycle_graph(k)
@@ -267,10 +267,10 @@ def test_sparse_graphs_scale_adjacency_sums_by_their_largest_degree(tmp_path):
         graphs.append(G)
     sparse = DiscreteDiffusion(random_state=0, **FAST).fit(graphs)
     net = sparse.network_.net
-    assert net.n_nodes == 40 and net.adjacency_scale == 4 * 6 and net.adjacency_powers == 3
+    assert net.n_nodes == 40 and net.adjacency_scale == 4 * 6
     dense = DiscreteDiffusion(random_state=0, **FAST).fit(make_community_small(random_state=0)[:20])
     # largest degree 8 of 20 positions
-    assert dense.network_.net.adjacency_scale is None and dense.network_.net.adjacency_powers == 2
+    assert dense.network_.net.adjacency_scale is None
     # the scale is what the network divides by, and it is kept by save and load
     path = tmp_path / "sparse.skb"
     skbridge.save(sparse, path)

@@ -26,7 +26,10 @@ degree below a quarter of the positions): then by four times that largest degree
 grids of up to 361 nodes (degree at most 4) a node's messages were otherwise a hundredth of
 a feature; with the sparse scale the degree / clustering MMD² on GraphRNN's grids fell
 from 0.20 ± 0.07 / 0.048 ± 0.002 to 0.027 ± 0.004 / 0.020 ± 0.003 and the held-out bound
-rose by 67 nats per graph (3 fits each, the bound on 2; benchmarks/README.md).
+rose by 67 nats per graph (3 fits each, the bound on 2; benchmarks/README.md). The samples
+are still not grids: they have a grid's degrees and are connected, but as few 4-cycles
+(0.2–0.3 per edge against a grid's 1.85) and as small a diameter (8–9 against 26–28) as
+random graphs; walk counts up to ``A^3`` changed none of this (3 fits).
 
 The node count ``k`` is drawn from the training counts (plus one pseudo-count spread over
 the counts from the smallest to the largest training count; a graph outside that range
@@ -108,9 +111,9 @@ _AUTO_SEQUENCE_WIDTH = 64  # the sequence network's channels for "auto" (as Scor
 _AUTO_SAMPLING_STEPS, _AUTO_STRUCTURE_STEPS = 100, 25
 # a graph network divides adjacency sums (messages, degrees, walk counts) by the node positions
 # N, unless the training graphs' largest degree is below N / 4: then by 4 x that degree
-# (Grid: 16 instead of 361, where a degree-4 node's messages were a hundredth of a feature),
-# and reads walk counts up to length 3 (A^3: the 4-cycles an edge would close), not 2
-_SPARSE_DEGREE_HEADROOM, _SPARSE_POWERS = 4, 3
+# (Grid: 16 instead of 361, where a degree-4 node's messages were a hundredth of a feature);
+# walk counts up to length 3 (A^3) on top changed no Grid MMD (3 seeds, benchmarks/README.md)
+_SPARSE_DEGREE_HEADROOM = 4
 # gradients are clipped to this total norm: typical norms are 0.2-0.5 (graphs, tokens, tables),
 # and on Community-small one step of norm 16,000 at iteration 5,700 of 6,000 undid the fit
 # (held-out bound -43.5 -> -64.8 nats); clipped, the same fit ended at -42.4
@@ -681,7 +684,7 @@ class DiscreteDiffusion(NetworkGenerator):
         B = max(len(codec.edge_categories_), 1)
         hidden = self._hidden(_AUTO_HIDDEN)
         # sparse graphs (largest training degree below N / 4): adjacency sums divided by 4 x
-        # that degree, and walks of length 3 as input features (a grid's 4-cycles)
+        # that degree
         top = max(int(getattr(codec, "max_degree_", N)), 1)
         sparse = _SPARSE_DEGREE_HEADROOM * top < N
         net = GraphDriftNet(
@@ -690,7 +693,6 @@ class DiscreteDiffusion(NetworkGenerator):
             max(hidden),
             n_layers=len(hidden),
             edge_channels=B + 1,
-            adjacency_powers=_SPARSE_POWERS if sparse else 2,
             adjacency_scale=_SPARSE_DEGREE_HEADROOM * top if sparse else None,
         )
         counts = np.zeros(N + 1)

@@ -18,9 +18,9 @@ value), and stacks residual message-passing layers
 where ``A`` is the (noisy) input adjacency, symmetrised with a zero diagonal,
 :math:`\tau(t)` a time embedding and ``s`` the adjacency scale: ``N``, the number of node
 positions, unless set (``adjacency_scale``; :class:`~skbridge.DiscreteDiffusion` sets it to
-four times the largest training degree for sparse graphs, and has its network read ``A^3``
-there too). The edge pre-activation is a quadratic form in the pair's node features: it
-holds sum terms :math:`h_i + h_j`, the symmetric products
+four times the largest training degree for sparse graphs). The edge pre-activation is a
+quadratic form in the pair's node features: it holds sum terms :math:`h_i + h_j`, the
+symmetric products
 :math:`U h_i \odot V h_j + U h_j \odot V h_i` and the time, like an MLP on
 ``[e_ij, h_i + h_j, h_i * h_j, t]``, at the cost of one gather. The edge update is symmetric
 in ``(i, j)`` by construction, so edge features are kept for the pairs ``i < j`` only and the
