@@ -714,6 +714,10 @@ class DiscreteDiffusion(NetworkGenerator):
         cats, masks, _ = module.parts(x_train)
         module.fit_marginals(cats, masks)
 
+    def _val_strata(self) -> int:
+        """Strata of the monitored bound: at most ``_VAL_STRATA``."""
+        return min(int(self.n_score_steps), int(self.n_steps), _VAL_STRATA)
+
     def _monitored_rows(self, check_every: int, batch: int) -> int:
         """At most ``_val_rows``, and no more than a check can score in a quarter of the
         training between two checks, but at least 4. A monitored row costs about as much as
@@ -721,7 +725,7 @@ class DiscreteDiffusion(NetworkGenerator):
         terms in float64; on Grid 0.52 s against 0.12 s a training row), so Grid (batch 8,
         a check every 75 steps) monitors 30 of its 80 graphs: a check of all 80 took 41 s
         against 71 s of training between checks, 900 s of a 2200 s fit."""
-        S = min(int(self.n_score_steps), int(self.n_steps), _VAL_STRATA)
+        S = self._val_strata()
         return min(self._val_rows, max(4, check_every * batch // (4 * S)))
 
     def _ema_decay(self) -> float:
@@ -779,7 +783,7 @@ class DiscreteDiffusion(NetworkGenerator):
 
     def _validator(self, codec, P_val, seed):
         gen = torch.Generator(device=P_val.device).manual_seed(int(seed))
-        S = min(int(self.n_score_steps), int(self.n_steps), _VAL_STRATA)
+        S = self._val_strata()
         n = P_val.shape[0]
         draws = []  # drawn once, at the first check (the module knows its parts' sizes)
 
